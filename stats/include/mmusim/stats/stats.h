@@ -1,0 +1,138 @@
+// Declared statistics: every statistic has a name, a unit and a description, is registered in a
+// group at construction, and is visited (for text, JSON or CSV output) from those declarations.
+// Totals are Formulas over counted stats, never counted twice (gem5 Stats style).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mmusim::stats {
+
+enum class Unit { kCount, kCycles, kBytes, kPages, kRatio };
+std::string_view unit_name(Unit unit);
+
+class Group;
+class Scalar;
+class Distribution;
+class Formula;
+
+// Receives each statistic with its dotted path ("cpu0.dtlb.hits").
+class Visitor {
+ public:
+  virtual ~Visitor() = default;
+  virtual void scalar(const std::string& path, const Scalar& stat) = 0;
+  virtual void distribution(const std::string& path, const Distribution& stat) = 0;
+  virtual void formula(const std::string& path, const Formula& stat) = 0;
+};
+
+class Stat {
+ public:
+  Stat(Group& group, std::string name, Unit unit, std::string description);
+  virtual ~Stat() = default;
+  Stat(const Stat&) = delete;
+  Stat& operator=(const Stat&) = delete;
+
+  const std::string& name() const { return name_; }
+  Unit unit() const { return unit_; }
+  const std::string& description() const { return description_; }
+  virtual void accept(const std::string& path, Visitor& visitor) const = 0;
+  virtual void reset() = 0;
+  // Value used by expectations and summaries: the count for scalars, the number of samples for
+  // distributions, the computed value for formulas.
+  virtual double value_as_double() const = 0;
+
+ private:
+  std::string name_;
+  Unit unit_;
+  std::string description_;
+};
+
+// A counter. Incremented by exactly the event its description names.
+class Scalar final : public Stat {
+ public:
+  using Stat::Stat;
+  void inc(std::uint64_t n = 1) { value_ += n; }
+  std::uint64_t value() const { return value_; }
+  void accept(const std::string& path, Visitor& visitor) const override { visitor.scalar(path, *this); }
+  void reset() override { value_ = 0; }
+  double value_as_double() const override { return static_cast<double>(value_); }
+
+ private:
+  std::uint64_t value_ = 0;
+};
+
+// Samples of a non-negative quantity (latencies). Keeps count, sum, min, max and power-of-two
+// buckets: bucket 0 holds the value 0, bucket i >= 1 holds [2^(i-1), 2^i).
+class Distribution final : public Stat {
+ public:
+  static constexpr std::size_t kBuckets = 65;
+  using Stat::Stat;
+  void sample(std::uint64_t value);
+  std::uint64_t count() const { return count_; }
+  std::uint64_t sum() const { return sum_; }
+  std::uint64_t min() const { return count_ ? min_ : 0; }
+  std::uint64_t max() const { return max_; }
+  double mean() const { return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0.0; }
+  const std::array<std::uint64_t, kBuckets>& buckets() const { return buckets_; }
+  static std::uint64_t bucket_low(std::size_t index);
+  static std::size_t bucket_of(std::uint64_t value);
+  void accept(const std::string& path, Visitor& visitor) const override {
+    visitor.distribution(path, *this);
+  }
+  void reset() override;
+  double value_as_double() const override { return static_cast<double>(count_); }
+
+ private:
+  std::uint64_t count_ = 0;
+  std::uint64_t sum_ = 0;
+  std::uint64_t min_ = UINT64_MAX;
+  std::uint64_t max_ = 0;
+  std::array<std::uint64_t, kBuckets> buckets_{};
+};
+
+// A value computed from other statistics when read (e.g. accesses = hits + misses).
+class Formula final : public Stat {
+ public:
+  Formula(Group& group, std::string name, Unit unit, std::string description,
+          std::function<double()> compute);
+  double value() const { return compute_(); }
+  void accept(const std::string& path, Visitor& visitor) const override { visitor.formula(path, *this); }
+  void reset() override {}
+  double value_as_double() const override { return value(); }
+
+ private:
+  std::function<double()> compute_;
+};
+
+// A named node of the statistics tree. Groups and stats register with their parent when
+// constructed and must not outlive it; the tree is read-only once the model is elaborated.
+class Group {
+ public:
+  explicit Group(std::string name, Group* parent = nullptr);
+  Group(const Group&) = delete;
+  Group& operator=(const Group&) = delete;
+  ~Group();
+
+  const std::string& name() const { return name_; }
+  std::string path() const;
+  void accept(Visitor& visitor) const;
+  void reset();
+  // Finds a statistic by dotted path relative to this group; nullptr if there is none.
+  const Stat* find(std::string_view path) const;
+  // Every statistic path below this group, in declaration order.
+  std::vector<std::string> paths() const;
+
+ private:
+  friend class Stat;
+  void accept_prefixed(const std::string& prefix, Visitor& visitor) const;
+  std::string name_;
+  Group* parent_;
+  std::vector<Stat*> stats_;
+  std::vector<Group*> children_;
+};
+
+}  // namespace mmusim::stats

@@ -1,0 +1,102 @@
+#include "mmusim/stats/stats.h"
+
+#include <algorithm>
+
+namespace mmusim::stats {
+
+std::string_view unit_name(Unit unit) {
+  switch (unit) {
+    case Unit::kCount: return "count";
+    case Unit::kCycles: return "cycles";
+    case Unit::kBytes: return "bytes";
+    case Unit::kPages: return "pages";
+    case Unit::kRatio: return "ratio";
+  }
+  return "unknown";
+}
+
+Stat::Stat(Group& group, std::string name, Unit unit, std::string description)
+    : name_(std::move(name)), unit_(unit), description_(std::move(description)) {
+  group.stats_.push_back(this);
+}
+
+std::size_t Distribution::bucket_of(std::uint64_t value) {
+  return value == 0 ? 0 : static_cast<std::size_t>(64 - __builtin_clzll(value));
+}
+
+std::uint64_t Distribution::bucket_low(std::size_t index) {
+  return index == 0 ? 0 : 1ull << (index - 1);
+}
+
+void Distribution::sample(std::uint64_t value) {
+  ++count_;
+  sum_ += value;
+  min_ = std::min(min_, value);
+  max_ = std::max(max_, value);
+  ++buckets_[bucket_of(value)];
+}
+
+void Distribution::reset() {
+  count_ = sum_ = max_ = 0;
+  min_ = UINT64_MAX;
+  buckets_.fill(0);
+}
+
+Formula::Formula(Group& group, std::string name, Unit unit, std::string description,
+                 std::function<double()> compute)
+    : Stat(group, std::move(name), unit, std::move(description)), compute_(std::move(compute)) {}
+
+Group::Group(std::string name, Group* parent) : name_(std::move(name)), parent_(parent) {
+  if (parent_) parent_->children_.push_back(this);
+}
+
+Group::~Group() {
+  if (parent_) {
+    auto& siblings = parent_->children_;
+    siblings.erase(std::remove(siblings.begin(), siblings.end(), this), siblings.end());
+  }
+}
+
+std::string Group::path() const {
+  if (!parent_) return name_;
+  std::string prefix = parent_->path();
+  return prefix.empty() ? name_ : prefix + "." + name_;
+}
+
+void Group::accept(Visitor& visitor) const { accept_prefixed("", visitor); }
+
+void Group::accept_prefixed(const std::string& prefix, Visitor& visitor) const {
+  for (const Stat* stat : stats_) stat->accept(prefix + stat->name(), visitor);
+  for (const Group* child : children_) child->accept_prefixed(prefix + child->name() + ".", visitor);
+}
+
+void Group::reset() {
+  for (Stat* stat : stats_) stat->reset();
+  for (Group* child : children_) child->reset();
+}
+
+const Stat* Group::find(std::string_view path) const {
+  const std::size_t dot = path.find('.');
+  if (dot == std::string_view::npos) {
+    for (const Stat* stat : stats_)
+      if (stat->name() == path) return stat;
+    return nullptr;
+  }
+  const std::string_view head = path.substr(0, dot);
+  for (const Group* child : children_)
+    if (child->name() == head) return child->find(path.substr(dot + 1));
+  return nullptr;
+}
+
+std::vector<std::string> Group::paths() const {
+  struct Collector : Visitor {
+    std::vector<std::string> out;
+    void scalar(const std::string& p, const Scalar&) override { out.push_back(p); }
+    void distribution(const std::string& p, const Distribution&) override { out.push_back(p); }
+    void formula(const std::string& p, const Formula&) override { out.push_back(p); }
+  } collector;
+  accept(collector);
+  return collector.out;
+}
+
+}  // namespace mmusim::stats

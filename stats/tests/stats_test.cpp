@@ -1,0 +1,60 @@
+#include "mmusim/stats/stats.h"
+
+#include <gtest/gtest.h>
+
+namespace mmusim::stats {
+namespace {
+
+TEST(Stats, ScalarCountsAndResets) {
+  Group root("");
+  Scalar hits(root, "hits", Unit::kCount, "lookups that hit");
+  hits.inc();
+  hits.inc(2);
+  EXPECT_EQ(hits.value(), 3u);
+  root.reset();
+  EXPECT_EQ(hits.value(), 0u);
+}
+
+TEST(Stats, DistributionBucketsArePowersOfTwo) {
+  Group root("");
+  Distribution d(root, "lat", Unit::kCycles, "latency");
+  for (std::uint64_t v : {0u, 1u, 2u, 3u, 4u, 1000u}) d.sample(v);
+  EXPECT_EQ(d.count(), 6u);
+  EXPECT_EQ(d.sum(), 1010u);
+  EXPECT_EQ(d.min(), 0u);
+  EXPECT_EQ(d.max(), 1000u);
+  EXPECT_EQ(d.buckets()[0], 1u);  // 0
+  EXPECT_EQ(d.buckets()[1], 1u);  // [1,2)
+  EXPECT_EQ(d.buckets()[2], 2u);  // [2,4)
+  EXPECT_EQ(d.buckets()[3], 1u);  // [4,8)
+  EXPECT_EQ(d.buckets()[10], 1u); // [512,1024)
+  EXPECT_EQ(Distribution::bucket_low(10), 512u);
+}
+
+TEST(Stats, FormulaIsComputedFromOtherStats) {
+  Group root("");
+  Scalar a(root, "a", Unit::kCount, "a");
+  Scalar b(root, "b", Unit::kCount, "b");
+  Formula sum(root, "sum", Unit::kCount, "a + b",
+              [&] { return static_cast<double>(a.value() + b.value()); });
+  a.inc(2);
+  b.inc(3);
+  EXPECT_EQ(sum.value(), 5.0);
+}
+
+TEST(Stats, PathsAndFindFollowTheGroupTree) {
+  Group root("");
+  Group cpu("cpu0", &root);
+  Group tlb("dtlb", &cpu);
+  Scalar hits(tlb, "hits", Unit::kCount, "hits");
+  hits.inc(7);
+  EXPECT_EQ(tlb.path(), "cpu0.dtlb");
+  ASSERT_NE(root.find("cpu0.dtlb.hits"), nullptr);
+  EXPECT_EQ(root.find("cpu0.dtlb.hits")->value_as_double(), 7.0);
+  EXPECT_EQ(root.find("cpu0.dtlb.misses"), nullptr);
+  EXPECT_EQ(root.find("cpu1.dtlb.hits"), nullptr);
+  EXPECT_EQ(root.paths(), std::vector<std::string>{"cpu0.dtlb.hits"});
+}
+
+}  // namespace
+}  // namespace mmusim::stats
