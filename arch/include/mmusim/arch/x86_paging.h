@@ -21,7 +21,7 @@ inline constexpr PteVal kPwt = 1ull << 3;
 inline constexpr PteVal kPcd = 1ull << 4;
 inline constexpr PteVal kAccessed = 1ull << 5;  // _PAGE_ACCESSED (set by the walker)
 inline constexpr PteVal kDirty = 1ull << 6;     // _PAGE_DIRTY (leaf only; set on first store)
-inline constexpr PteVal kPageSize = 1ull << 7;  // _PAGE_PSE in PDPTE/PDE (PAT bit in a PTE)
+inline constexpr PteVal kPse = 1ull << 7;  // _PAGE_PSE: PS in PDPTE/PDE (PAT bit in a PTE)
 inline constexpr PteVal kGlobal = 1ull << 8;    // _PAGE_GLOBAL (leaf only)
 inline constexpr PteVal kNx = 1ull << 63;       // _PAGE_NX: no instruction fetch
 
@@ -30,7 +30,8 @@ inline constexpr PteVal kSoftSpecial = 1ull << 9;     // _PAGE_SPECIAL (_PAGE_BI
 inline constexpr PteVal kSoftUffdWp = 1ull << 10;     // _PAGE_UFFD_WP (_PAGE_BIT_SOFTW2)
 inline constexpr PteVal kSoftSoftDirty = 1ull << 11;  // _PAGE_SOFT_DIRTY (_PAGE_BIT_SOFTW3)
 
-// Bits 12..51 hold the frame address (MAXPHYADDR = 52).
+// Bits 12..51 are the architectural frame-address field; the machine model implements
+// MAXPHYADDR = 46 (systemc/machine_config.h) and treats bits 51:46 as reserved.
 inline constexpr unsigned kMaxPhysAddrBits = 52;
 inline constexpr PteVal kAddrMask = ((1ull << kMaxPhysAddrBits) - 1) & ~0xfffull;
 

@@ -41,11 +41,17 @@ class Machine {
   // Architectural operations the OS performs on a core (from inside a handler running on that
   // core's thread, or on any core for cross-CPU maintenance). Each returns its cost in cycles.
   Cycles write_cr3(CpuId cpu, PhysAddr pgd, Pcid pcid, bool noflush);
-  Cycles invlpg(CpuId cpu, Pcid pcid, VirtAddr va);        // INVPCID type 0 (one VA, one PCID)
+  // One VA in one PCID, global entries for the VA included (INVLPG semantics; INVPCID type 0
+  // would keep globals, which Linux relies on for no user mapping, so this only drops more).
+  Cycles invlpg(CpuId cpu, Pcid pcid, VirtAddr va);
   Cycles flush_pcid(CpuId cpu, Pcid pcid);                 // INVPCID type 1 (non-global entries)
 
   // The core's local time in cycles (its SystemC time plus its quantum offset).
   Cycles now(CpuId cpu) const;
+
+  // The core module itself (its CR3, its Mmu); std::out_of_range for a cpu beyond cores().
+  Core& core(CpuId cpu);
+  const Core& core(CpuId cpu) const;
 
  private:
   MachineConfig config_;

@@ -33,7 +33,15 @@ struct CoreParams {
   Cycles invlpg_cycles = 300;          // INVLPG / INVPCID type 0 (~100 ns, anchors.md B.1)
   Cycles flush_pcid_cycles = 300;      // INVPCID type 1
   Cycles cr3_write_cycles = 200;       // MOV to CR3
+  // Consecutive #PFs on one access after which the core stops the run with an error: a handler
+  // that answers kRetry without fixing the cause would otherwise loop forever.
+  unsigned max_fault_retries = 64;
 };
+
+// Physical-address width the walker implements (CPUID.80000008H:EAX[7:0]); PTE bits
+// [51:kModelMaxPhysAddrBits] are reserved and fault with RSVD. Memory may not exceed it.
+inline constexpr unsigned kModelMaxPhysAddrBits = 46;
+inline constexpr unsigned kMaxCores = 64;
 
 struct MachineConfig {
   unsigned cores = 1;

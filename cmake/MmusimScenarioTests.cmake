@@ -1,0 +1,57 @@
+# Scenario files as ctest tests: each runs `mmusim run FILE` and must pass.
+# mmusim_expect_run() registers a run that must end with a given exit code and print a pattern.
+
+set(MMUSIM_EXPECT_RUN ${PROJECT_SOURCE_DIR}/cmake/expect_run.cmake)
+
+function(mmusim_expect_run name)
+  cmake_parse_arguments(ARG "" "EXIT;MATCH" "ARGS" ${ARGN})
+  add_test(NAME ${name}
+           COMMAND ${CMAKE_COMMAND} -DMMUSIM=$<TARGET_FILE:mmusim> "-DARGS=${ARG_ARGS}"
+                   -DEXIT=${ARG_EXIT} "-DMATCH=${ARG_MATCH}" -P ${MMUSIM_EXPECT_RUN})
+  set_tests_properties(${name} PROPERTIES TIMEOUT 120)
+endfunction()
+
+file(GLOB MMUSIM_SPEC_SCENARIOS ${PROJECT_SOURCE_DIR}/scenarios/spec/*.scn
+     ${PROJECT_SOURCE_DIR}/scenarios/basic/*.scn)
+foreach(scn ${MMUSIM_SPEC_SCENARIOS})
+  get_filename_component(id ${scn} NAME_WE)
+  add_test(NAME scenario.${id} COMMAND mmusim run ${scn})
+  set_tests_properties(scenario.${id} PROPERTIES TIMEOUT 120)
+endforeach()
+
+# The built-in default scenario, and the CLI's documented behaviour.
+add_test(NAME cli.run_default COMMAND mmusim run)
+mmusim_expect_run(cli.help ARGS --help EXIT 0 MATCH "Subcommands:")
+mmusim_expect_run(cli.config ARGS config EXIT 0 MATCH "dtlb.entries")
+mmusim_expect_run(cli.no_subcommand ARGS "" EXIT 2 MATCH "subcommand")
+mmusim_expect_run(cli.unknown_param ARGS "run;--set;dtlb.bogus=1" EXIT 2 MATCH "dtlb.bogus: unknown parameter")
+mmusim_expect_run(cli.bad_param_value ARGS "run;--set;dtlb.entries=abc" EXIT 2 MATCH "not a non-negative integer")
+mmusim_expect_run(cli.invalid_geometry ARGS "run;--set;dtlb.ways=3" EXIT 2 MATCH "dtlb.ways")
+mmusim_expect_run(cli.json ARGS "run;--json;${CMAKE_CURRENT_BINARY_DIR}/default_stats.json" EXIT 0
+                  MATCH "PASSED" )
+add_test(NAME cli.json_parses
+         COMMAND ${CMAKE_COMMAND} -DJSON=${CMAKE_CURRENT_BINARY_DIR}/default_stats.json
+                 -P ${PROJECT_SOURCE_DIR}/cmake/check_stats_json.cmake)
+set_tests_properties(cli.json_parses PROPERTIES DEPENDS cli.json)
+
+# The oracle can fail: with COW deliberately broken, A03 reports a missed COW.
+mmusim_expect_run(oracle.break_cow_A03
+  ARGS "run;${PROJECT_SOURCE_DIR}/scenarios/spec/A03.scn;--set;test.break_cow=1" EXIT 1 MATCH "missed COW")
+
+# Bad scenario input: file:line:column, the reason, exit code 2.
+file(GLOB MMUSIM_BAD_SCENARIOS ${PROJECT_SOURCE_DIR}/testbench/tests/bad/*.scn)
+foreach(scn ${MMUSIM_BAD_SCENARIOS})
+  get_filename_component(id ${scn} NAME_WE)
+  file(STRINGS ${scn} expected REGEX "^# expect-error: ")
+  string(REPLACE "# expect-error: " "" expected "${expected}")
+  mmusim_expect_run(bad_input.${id} ARGS "run;${scn}" EXIT 2 MATCH "${expected}")
+endforeach()
+
+# Scenarios that must fail at run time (the failure is the point).
+file(GLOB MMUSIM_FAILING_SCENARIOS ${PROJECT_SOURCE_DIR}/testbench/tests/failing/*.scn)
+foreach(scn ${MMUSIM_FAILING_SCENARIOS})
+  get_filename_component(id ${scn} NAME_WE)
+  file(STRINGS ${scn} expected REGEX "^# expect-failure: ")
+  string(REPLACE "# expect-failure: " "" expected "${expected}")
+  mmusim_expect_run(failing.${id} ARGS "run;${scn}" EXIT 1 MATCH "${expected}")
+endforeach()

@@ -1,0 +1,119 @@
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "mmusim/machine/phys_mem.h"
+
+namespace mmusim::machine {
+namespace {
+
+MemoryParams small() {
+  MemoryParams p;
+  p.size_bytes = 16 * kPageSize;
+  p.copy_bytes_per_cycle = 16;
+  p.zero_bytes_per_cycle = 32;
+  return p;
+}
+
+double stat(const stats::Group& g, const char* path) {
+  const stats::Stat* s = g.find(path);
+  EXPECT_NE(s, nullptr) << path;
+  return s ? s->value_as_double() : -1;
+}
+
+TEST(PhysMem, AbsentFramesReadAsZeroWithoutStorage) {
+  stats::Group root("");
+  PhysMem mem(small(), root);
+  EXPECT_EQ(mem.read64(0x3000), 0u);
+  std::uint8_t buf[16];
+  std::memset(buf, 0xaa, sizeof buf);
+  mem.read(0x5ff0, buf, sizeof buf);
+  for (std::uint8_t b : buf) EXPECT_EQ(b, 0);
+  EXPECT_EQ(mem.frames_resident(), 0u) << "reads must not allocate frames";
+  EXPECT_EQ(stat(root, "mem.reads"), 2);
+}
+
+TEST(PhysMem, BytesRoundTripLittleEndian) {
+  stats::Group root("");
+  PhysMem mem(small(), root);
+  mem.write64(0x1008, 0x1122334455667788ull);
+  std::uint8_t b[8];
+  mem.read(0x1008, b, 8);
+  EXPECT_EQ(b[0], 0x88);
+  EXPECT_EQ(b[7], 0x11);
+  const std::uint8_t s[3] = {1, 2, 3};
+  mem.write(0x2ffd, s, 3);  // ends exactly at the frame boundary
+  EXPECT_EQ(mem.peek64(0x2ff8), 0x0302010000000000ull);
+  EXPECT_EQ(mem.frames_resident(), 2u);
+  EXPECT_EQ(stat(root, "mem.frames_resident"), 2);
+  EXPECT_EQ(stat(root, "mem.writes"), 2);
+  EXPECT_EQ(stat(root, "mem.reads"), 1) << "peek64 is a backdoor";
+}
+
+TEST(PhysMem, XchgAndCmpxchg) {
+  stats::Group root("");
+  PhysMem mem(small(), root);
+  mem.poke64(0x100, 5);
+  EXPECT_EQ(mem.xchg64(0x100, 7), 5u);
+  EXPECT_EQ(mem.cmpxchg64(0x100, 6, 9), 7u);  // mismatch: no store
+  EXPECT_EQ(mem.peek64(0x100), 7u);
+  EXPECT_EQ(mem.cmpxchg64(0x100, 7, 9), 7u);
+  EXPECT_EQ(mem.peek64(0x100), 9u);
+  EXPECT_EQ(stat(root, "mem.reads"), 3);
+  EXPECT_EQ(stat(root, "mem.writes"), 2);
+}
+
+TEST(PhysMem, ZeroAndCopyFrames) {
+  stats::Group root("");
+  PhysMem mem(small(), root);
+  mem.write64(pfn_to_phys(3) + 0x18, 42);
+  mem.copy_frame(5, 3);
+  EXPECT_EQ(mem.peek64(pfn_to_phys(5) + 0x18), 42u);
+  mem.zero_frame(3);
+  EXPECT_EQ(mem.peek64(pfn_to_phys(3) + 0x18), 0u);
+  EXPECT_EQ(mem.peek64(pfn_to_phys(5) + 0x18), 42u) << "the copy is independent of its source";
+  mem.copy_frame(5, 3);  // copying an absent (zero) frame zeroes the destination
+  EXPECT_EQ(mem.peek64(pfn_to_phys(5) + 0x18), 0u);
+  EXPECT_EQ(mem.frames_resident(), 0u);
+  EXPECT_EQ(stat(root, "mem.frames_zeroed"), 1);
+  EXPECT_EQ(stat(root, "mem.frames_copied"), 2);
+}
+
+TEST(PhysMem, Costs) {
+  stats::Group root("");
+  MemoryParams p = small();
+  p.read_cycles = 7;
+  p.write_cycles = 9;
+  p.copy_bytes_per_cycle = 16;
+  p.zero_bytes_per_cycle = 3;  // does not divide 4096: rounds up
+  PhysMem mem(p, root);
+  EXPECT_EQ(mem.read_cost(), 7u);
+  EXPECT_EQ(mem.write_cost(), 9u);
+  EXPECT_EQ(mem.copy_frame_cost(), 256u);
+  EXPECT_EQ(mem.zero_frame_cost(), 1366u);
+}
+
+TEST(PhysMem, BadAccessesThrow) {
+  stats::Group root("");
+  PhysMem mem(small(), root);
+  try {
+    mem.read64(16 * kPageSize);
+    FAIL() << "no exception";
+  } catch (const std::out_of_range& e) {
+    EXPECT_NE(std::string(e.what()).find("0x10000"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(mem.write64(16 * kPageSize - 4, 1), std::out_of_range);
+  EXPECT_THROW(mem.zero_frame(16), std::out_of_range);
+  EXPECT_THROW(mem.copy_frame(0, 99), std::out_of_range);
+  EXPECT_THROW(mem.read64(0xffc), std::invalid_argument) << "crosses a frame";
+  std::uint8_t b[1];
+  EXPECT_THROW(mem.read(0, b, 0), std::invalid_argument);
+  EXPECT_THROW(mem.peek64(1ull << 40), std::out_of_range);
+  MemoryParams bad = small();
+  bad.size_bytes = 100;
+  EXPECT_THROW(PhysMem(bad, root, "bad"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace mmusim::machine
