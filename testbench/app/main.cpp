@@ -1,0 +1,127 @@
+// mmusim: the command-line front end.
+//   mmusim run [FILE] [--json OUT] [--set key=value]... [--trace]
+//   mmusim config            list every parameter with unit, default and source
+//   mmusim stats [FILE]      list every statistic of a run with unit and description
+// Exit codes: 0 passed, 1 the scenario failed, 2 bad input (arguments, scenario, configuration).
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <systemc>
+
+#include "mmusim/testbench/default_scenario.h"
+#include "mmusim/testbench/params.h"
+#include "mmusim/testbench/report.h"
+#include "mmusim/testbench/runner.h"
+#include "mmusim/testbench/scenario.h"
+
+namespace tb = mmusim::testbench;
+
+namespace {
+
+constexpr int kExitFailed = 1;
+constexpr int kExitBadInput = 2;
+
+struct RunOptions {
+  std::string file;
+  std::string json_out;
+  std::vector<std::string> settings;
+  bool trace = false;
+};
+
+tb::SimConfig build_config(const std::vector<std::string>& settings) {
+  tb::SimConfig config;
+  for (const std::string& s : settings) tb::apply_setting(config, s);
+  tb::validate(config);
+  return config;
+}
+
+tb::Scenario load(const std::string& file) {
+  return file.empty() ? tb::parse_scenario(tb::kDefaultScenario, "<default>") : tb::load_scenario(file);
+}
+
+int run_command(const RunOptions& opt) {
+  const tb::SimConfig config = build_config(opt.settings);
+  const tb::Scenario scenario = load(opt.file);
+  mmusim::stats::Group root("");
+  tb::ScenarioRunner runner(scenario, config, root);
+  const tb::RunResult result = runner.run();
+  tb::print_text_report(std::cout, scenario, result, root, opt.trace);
+  if (!opt.json_out.empty()) {
+    std::ofstream out(opt.json_out);
+    if (!out) throw tb::ConfigError(fmt::format("--json {}: cannot open for writing", opt.json_out));
+    out << tb::stats_json(scenario, config, result, root).dump(2) << '\n';
+    if (!out) throw tb::ConfigError(fmt::format("--json {}: write failed", opt.json_out));
+  }
+  return result.passed() ? 0 : kExitFailed;
+}
+
+int config_command() {
+  const tb::SimConfig defaults;
+  fmt::print("{:<28}{:>12}  {:<12} {}\n", "parameter", "default", "unit", "description [source]");
+  for (const tb::ParamInfo& p : tb::param_table())
+    fmt::print("{:<28}{:>12}  {:<12} {} [{}]\n", p.name, p.get(defaults), p.unit, p.description, p.source);
+  return 0;
+}
+
+int stats_command(const std::string& file) {
+  const tb::Scenario scenario = load(file);
+  mmusim::stats::Group root("");
+  tb::ScenarioRunner runner(scenario, tb::SimConfig{}, root);
+  struct Lister : mmusim::stats::Visitor {
+    void line(const std::string& path, const mmusim::stats::Stat& s) {
+      fmt::print("{:<44} {:<7} {}\n", path, mmusim::stats::unit_name(s.unit()), s.description());
+    }
+    void scalar(const std::string& p, const mmusim::stats::Scalar& s) override { line(p, s); }
+    void distribution(const std::string& p, const mmusim::stats::Distribution& s) override { line(p, s); }
+    void formula(const std::string& p, const mmusim::stats::Formula& s) override { line(p, s); }
+  } lister;
+  root.accept(lister);
+  return 0;
+}
+
+}  // namespace
+
+int sc_main(int argc, char* argv[]) {
+  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);  // the banner is not part of our output
+  CLI::App app{"mmusim: co-simulation of a Linux anonymous-memory manager on a timed x86 MMU"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", MMUSIM_VERSION);
+
+  RunOptions run;
+  auto* run_cmd = app.add_subcommand("run", "run a scenario file (the built-in default scenario without FILE)");
+  run_cmd->add_option("file", run.file, "scenario file (docs/scenarios.md)")->check(CLI::ExistingFile);
+  run_cmd->add_option("--json", run.json_out, "write statistics as JSON (docs/stats.md) to this file");
+  run_cmd->add_option("--set", run.settings, "override a parameter: key=value (see mmusim config)");
+  run_cmd->add_flag("--trace", run.trace, "print every executed step with its simulated cycle");
+
+  auto* config_cmd = app.add_subcommand("config", "list every parameter with unit, default and source");
+
+  std::string stats_file;
+  auto* stats_cmd = app.add_subcommand("stats", "list every statistic of a run with unit and description");
+  stats_cmd->add_option("file", stats_file, "scenario file (its processes add per-process statistics)")
+      ->check(CLI::ExistingFile);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitBadInput;
+  }
+
+  try {
+    if (*run_cmd) return run_command(run);
+    if (*config_cmd) return config_command();
+    if (*stats_cmd) return stats_command(stats_file);
+  } catch (const tb::ScenarioError& e) {
+    fmt::print(std::cerr, "{}\n", e.what());
+    return kExitBadInput;
+  } catch (const tb::ConfigError& e) {
+    fmt::print(std::cerr, "mmusim: error: {}\n", e.what());
+    return kExitBadInput;
+  }
+  return kExitBadInput;
+}

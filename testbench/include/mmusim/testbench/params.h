@@ -1,0 +1,40 @@
+// Every tunable of a run, by name: the machine's parameters and the OS cost profile. Used by
+// `--set key=value`, `mmusim config` and the configuration header of the JSON output.
+#pragma once
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mmusim/machine/machine_config.h"
+#include "mmusim/mm/kernel.h"
+
+namespace mmusim::testbench {
+
+struct SimConfig {
+  machine::MachineConfig machine;
+  mm::KernelConfig kernel;
+};
+
+struct ParamInfo {
+  std::string name;         // "dtlb.entries"
+  std::string unit;         // "entries", "cycles", "bytes", "bool", ...
+  std::string description;  // what it controls
+  std::string source;       // where the default comes from
+  std::function<std::string(const SimConfig&)> get;
+  std::function<void(SimConfig&, const std::string&)> set;  // throws std::invalid_argument
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+const std::vector<ParamInfo>& param_table();
+// Applies "key=value"; throws ConfigError naming the key and the reason.
+void apply_setting(SimConfig& config, const std::string& assignment);
+// Checks the whole configuration; throws ConfigError with the first problem.
+void validate(const SimConfig& config);
+
+}  // namespace mmusim::testbench

@@ -1,0 +1,27 @@
+// Outputs of a run: a text report for the terminal and JSON statistics (schema in docs/stats.md).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <ostream>
+#include <string>
+
+#include "mmusim/stats/stats.h"
+#include "mmusim/testbench/params.h"
+#include "mmusim/testbench/runner.h"
+
+namespace mmusim::testbench {
+
+inline constexpr int kStatsSchemaVersion = 1;
+
+void print_text_report(std::ostream& out, const Scenario& scenario, const RunResult& result,
+                       const stats::Group& root, bool with_trace);
+
+// Deterministic: the same inputs give byte-identical output (no host times, ordered keys).
+nlohmann::ordered_json stats_json(const Scenario& scenario, const SimConfig& config, const RunResult& result,
+                                  const stats::Group& root);
+
+// Tool and library versions recorded in the JSON header.
+nlohmann::ordered_json tool_versions();
+
+}  // namespace mmusim::testbench

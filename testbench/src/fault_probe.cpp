@@ -1,0 +1,66 @@
+#include "mmusim/testbench/fault_probe.h"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace mmusim::testbench {
+
+FaultProbe::KindStats::KindStats(stats::Group& parent, const char* name)
+    : group(name, &parent),
+      latency(group, "latency", stats::Unit::kCycles,
+              fmt::format("per {} fault: cycles from the #PF exception to the completion (or abort) of "
+                          "the faulting access",
+                          name)) {
+  for (std::size_t p = 0; p < mm::kCostPhaseCount; ++p) {
+    const auto phase = static_cast<mm::CostPhase>(p);
+    phase_cycles.push_back(std::make_unique<stats::Scalar>(
+        group, fmt::format("phase_{}", mm::cost_phase_name(phase)), stats::Unit::kCycles,
+        fmt::format("sum over {} faults of the handler cycles spent in phase {}", name,
+                    mm::cost_phase_name(phase))));
+  }
+}
+
+FaultProbe::FaultProbe(stats::Group& parent)
+    : group_("tb", &parent),
+      faults_group_("faults", &group_),
+      all_latency_(faults_group_, "latency", stats::Unit::kCycles,
+                   "every fault: cycles from the #PF exception to the completion (or abort) of the access"),
+      syscalls_group_("syscalls", &group_) {
+  for (std::size_t k = 0; k < mm::kFaultKindCount; ++k)
+    kinds_.push_back(std::make_unique<KindStats>(faults_group_, mm::fault_kind_name(static_cast<mm::FaultKind>(k))));
+  for (const char* name : {"process_create", "mmap", "fork", "exit", "context_switch"})
+    syscalls_.emplace_back(name, std::make_unique<stats::Distribution>(
+                                     syscalls_group_, name, stats::Unit::kCycles,
+                                     fmt::format("per {} operation: cycles from kernel entry to return", name)));
+}
+
+void FaultProbe::fault_raised(CpuId cpu, mm::FaultKind kind, Cycles now, const CostAccount& handler) {
+  KindStats& ks = *kinds_[static_cast<std::size_t>(kind)];
+  for (std::size_t p = 0; p < mm::kCostPhaseCount; ++p) ks.phase_cycles[p]->inc(handler.by_phase[p]);
+  open_.push_back({cpu, kind, now});
+}
+
+void FaultProbe::access_done(CpuId cpu, Cycles now) {
+  for (auto it = open_.begin(); it != open_.end();) {
+    if (it->cpu != cpu) {
+      ++it;
+      continue;
+    }
+    const Cycles latency = now - it->start;
+    kinds_[static_cast<std::size_t>(it->kind)]->latency.sample(latency);
+    all_latency_.sample(latency);
+    it = open_.erase(it);
+  }
+}
+
+void FaultProbe::syscall(const std::string& name, const CostAccount& cost) {
+  for (auto& [n, dist] : syscalls_)
+    if (n == name) {
+      dist->sample(cost.total());
+      return;
+    }
+  throw std::logic_error("FaultProbe: undeclared syscall statistic " + name);
+}
+
+}  // namespace mmusim::testbench

@@ -1,0 +1,85 @@
+#include "mmusim/testbench/shadow_memory.h"
+
+#include <stdexcept>
+
+namespace mmusim::testbench {
+
+const char* verdict_name(OracleVerdict::Kind kind) {
+  switch (kind) {
+    case OracleVerdict::Kind::kOk: return "ok";
+    case OracleVerdict::Kind::kMissedCow: return "missed COW";
+    case OracleVerdict::Kind::kLostStore: return "lost store";
+  }
+  return "?";
+}
+
+const ShadowMemory::View& ShadowMemory::view(const std::string& proc) const {
+  auto it = views_.find(proc);
+  if (it == views_.end()) throw std::logic_error("shadow memory: unknown process " + proc);
+  return it->second;
+}
+
+ShadowMemory::View& ShadowMemory::view(const std::string& proc) {
+  return const_cast<View&>(static_cast<const ShadowMemory*>(this)->view(proc));
+}
+
+void ShadowMemory::create(const std::string& proc) { views_[proc] = View{}; }
+
+void ShadowMemory::map_zero(const std::string& proc, VirtAddr start, std::uint64_t len) {
+  auto& pages = view(proc).pages;
+  pages.erase(pages.lower_bound(start), pages.lower_bound(start + len));
+}
+
+void ShadowMemory::store(const std::string& proc, VirtAddr va, std::uint64_t value, unsigned size) {
+  auto& slot = view(proc).pages[page_align_down(va)];
+  if (!slot) slot = std::make_shared<Page>(Page{});
+  else if (slot.use_count() > 1) slot = std::make_shared<Page>(*slot);  // the shadow's own COW
+  for (unsigned i = 0; i < size; ++i) (*slot)[(va & ~kPageMask) + i] = static_cast<std::uint8_t>(value >> (8 * i));
+}
+
+std::uint64_t ShadowMemory::read(const View& v, VirtAddr va, unsigned size) {
+  auto it = v.pages.find(page_align_down(va));
+  if (it == v.pages.end()) return 0;
+  std::uint64_t value = 0;
+  for (unsigned i = 0; i < size; ++i) value |= std::uint64_t{(*it->second)[(va & ~kPageMask) + i]} << (8 * i);
+  return value;
+}
+
+std::uint64_t ShadowMemory::expected(const std::string& proc, VirtAddr va, unsigned size) const {
+  return read(view(proc), va, size);
+}
+
+void ShadowMemory::fork(const std::string& parent, const std::string& child) {
+  View copy;
+  copy.pages = view(parent).pages;
+  views_[child] = std::move(copy);
+}
+
+void ShadowMemory::exit(const std::string& proc) {
+  View& v = view(proc);
+  v.alive = false;
+}
+
+OracleVerdict ShadowMemory::check_load(const std::string& proc, VirtAddr va, unsigned size,
+                                       std::uint64_t got) const {
+  OracleVerdict verdict;
+  verdict.expected = expected(proc, va, size);
+  if (got == verdict.expected) return verdict;
+  // Another process's store showing through: its view holds the value read, and that view's
+  // page differs from ours (so the value was stored after the two were separated).
+  const View& mine = view(proc);
+  auto my_page = mine.pages.find(page_align_down(va));
+  for (const auto& [name, other] : views_) {
+    if (name == proc || read(other, va, size) != got) continue;
+    auto their_page = other.pages.find(page_align_down(va));
+    if (their_page == other.pages.end()) continue;  // never stored there: nothing to attribute
+    if (my_page != mine.pages.end() && my_page->second == their_page->second) continue;
+    verdict.kind = OracleVerdict::Kind::kMissedCow;
+    verdict.culprit = name;
+    return verdict;
+  }
+  verdict.kind = OracleVerdict::Kind::kLostStore;
+  return verdict;
+}
+
+}  // namespace mmusim::testbench
