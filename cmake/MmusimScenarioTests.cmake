@@ -34,9 +34,15 @@ add_test(NAME cli.json_parses
                  -P ${PROJECT_SOURCE_DIR}/cmake/check_stats_json.cmake)
 set_tests_properties(cli.json_parses PROPERTIES DEPENDS cli.json)
 
-# The oracle can fail: with COW deliberately broken, A03 reports a missed COW.
-mmusim_expect_run(oracle.break_cow_A03
-  ARGS "run;${PROJECT_SOURCE_DIR}/scenarios/spec/A03.scn;--set;test.break_cow=1" EXIT 1 MATCH "missed COW")
+# The oracles can fail: with COW deliberately broken, A03 reports a missed COW (shadow memory,
+# with the invariant checks off so that the run reaches the child's read), and the invariant
+# checks alone report I1 (a writable entry maps a shared page) at the parent's write.
+mmusim_expect_run(oracle.break_cow_A03_missed_cow
+  ARGS "run;${PROJECT_SOURCE_DIR}/scenarios/spec/A03.scn;--set;test.break_cow=1;--set;mm.check_invariants=0"
+  EXIT 1 MATCH "A03.scn:8:1: missed COW: C read 2 at A .0x[0-9a-f]+. but must see 1: the value was stored by process P")
+mmusim_expect_run(oracle.break_cow_A03_invariant
+  ARGS "run;${PROJECT_SOURCE_DIR}/scenarios/spec/A03.scn;--set;test.break_cow=1"
+  EXIT 1 MATCH "A03.scn:7:1: invariant: .*I1: .*writable entry maps a page without PG_anon_exclusive")
 
 # Bad scenario input: file:line:column, the reason, exit code 2.
 file(GLOB MMUSIM_BAD_SCENARIOS ${PROJECT_SOURCE_DIR}/testbench/tests/bad/*.scn)

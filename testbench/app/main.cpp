@@ -85,8 +85,11 @@ int stats_command(const std::string& file) {
 
 }  // namespace
 
+// SystemC prints its banner when its simulation context is created, before sc_main runs; a
+// static initializer runs earlier still. The banner is not part of mmusim's output.
+const bool kBannerOff = setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0) == 0;
+
 int sc_main(int argc, char* argv[]) {
-  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);  // the banner is not part of our output
   CLI::App app{"mmusim: co-simulation of a Linux anonymous-memory manager on a timed x86 MMU"};
   app.require_subcommand(1);
   app.set_version_flag("--version", MMUSIM_VERSION);

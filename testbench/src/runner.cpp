@@ -201,9 +201,10 @@ machine::FaultReply ScenarioRunner::page_fault(CpuId cpu, VirtAddr va, std::uint
   port_->begin_account();
   const Step& step = scenario_.steps[pc_ - 1];  // the access being executed
   try {
+    const auto pid = kernel_->current(cpu);  // taken first: a fatal fault ends the task
     const mm::FaultResult result = kernel_->handle_page_fault(cpu, va, error_code);
     probe_.fault_raised(cpu, result.kind, now, port_->account());
-    if (auto pid = kernel_->current(cpu); pid) {
+    if (pid) {
       for (auto& ps : proc_stats_)
         if (ps->group.name() == name_of(*pid)) ps->by_kind[static_cast<std::size_t>(result.kind)]->inc();
     }

@@ -1,0 +1,331 @@
+// The Kernel facade: tasks and their mms, PCIDs, context switches, syscall and exception
+// entry/exit costs, and CONFIG_DEBUG_VM checks after every entry point. The memory-management
+// work itself is in memory.cpp (faults), fork.cpp, exit.cpp and mmap.cpp.
+#include "mmusim/mm/kernel.h"
+
+#include <cerrno>
+#include <map>
+#include <sstream>
+
+#include "exit.h"
+#include "fork.h"
+#include "invariants.h"
+#include "memory.h"
+#include "mm_env.h"
+#include "mmap.h"
+#include "pcid.h"
+#include "pgtable.h"
+
+namespace mmusim::mm {
+namespace {
+
+std::string describe(const std::string& operation,
+                     const std::vector<InvariantViolation>& violations) {
+  std::ostringstream out;
+  out << "invariant violated after " << operation << ":";
+  for (const InvariantViolation& v : violations) out << "\n  " << v.detail;
+  return out.str();
+}
+
+unsigned vm_flags_to_prot(unsigned long vm_flags) {
+  unsigned prot = kProtNone;
+  if (vm_flags & VM_READ) prot |= kProtRead;
+  if (vm_flags & VM_WRITE) prot |= kProtWrite;
+  if (vm_flags & VM_EXEC) prot |= kProtExec;
+  return prot;
+}
+
+struct Task {
+  std::unique_ptr<MmStruct> mm;        // null once the task is dead
+  std::optional<Signal> killed_by;     // set when a fault killed it
+};
+
+constexpr CpuId kMaxCpus = 64;  // CpuMask width
+
+}  // namespace
+
+InvariantError::InvariantError(std::string operation, std::vector<InvariantViolation> violations)
+    : std::logic_error(describe(operation, violations)),
+      operation_(std::move(operation)),
+      violations_(std::move(violations)) {}
+
+struct Kernel::Impl {
+  Impl(ArchPort& p, KernelConfig c, stats::Group& parent)
+      : port(p), config(std::move(c)), stats(parent), pages(p.nr_frames()) {
+    if (p.nr_frames() < 3) throw std::invalid_argument("Kernel: the port needs at least 3 frames");
+    zero_pfn = boot_alloc(PG_reserved);
+    swapper_pgd = boot_alloc(static_cast<PageFlag>(PG_reserved | PG_pgtable));
+  }
+
+  ArchPort& port;
+  KernelConfig config;
+  MmStats stats;
+  PageAllocator pages;
+  PcidAllocator pcids;
+  Pfn zero_pfn = 0;
+  Pfn swapper_pgd = 0;  // root with no user mappings, PCID 0: where a CPU goes when its task dies
+  std::map<Pid, Task> tasks;
+  std::map<CpuId, Pid> current;
+  Pid next_pid = 1;
+
+  MmEnv env(CpuId cpu) {
+    if (cpu >= kMaxCpus) throw std::invalid_argument("cpu id beyond the 64 of CpuMask");
+    return MmEnv{port, config.costs, config.test, pages, stats, zero_pfn, cpu};
+  }
+
+  Pfn boot_alloc(PageFlag flags) {
+    const Pfn pfn = *pages.alloc();
+    pages.page(pfn).flags = flags;
+    port.zero_frame(pfn);
+    return pfn;
+  }
+
+  MmStruct* live_mm(Pid pid) {
+    auto it = tasks.find(pid);
+    return it == tasks.end() ? nullptr : it->second.mm.get();
+  }
+  const MmStruct* live_mm(Pid pid) const {
+    auto it = tasks.find(pid);
+    return it == tasks.end() ? nullptr : it->second.mm.get();
+  }
+  MmStruct& live_mm_or_throw(Pid pid, const char* op) {
+    MmStruct* mm = live_mm(pid);
+    if (!mm) throw std::invalid_argument(std::string(op) + ": no live process " + std::to_string(pid));
+    return *mm;
+  }
+
+  // mm_alloc + pgd_alloc + a PCID. nullptr when a frame or a PCID is lacking.
+  std::unique_ptr<MmStruct> mm_alloc(MmEnv& env) {
+    env.charge(CostPhase::kAlloc, config.costs.mm_create_cycles);
+    std::optional<Pfn> pgd = alloc_page(env);
+    if (!pgd) return nullptr;
+    {
+      PhaseScope scope(port, CostPhase::kAlloc);
+      port.zero_frame(*pgd);
+    }
+    pages.page(*pgd).set(PG_pgtable);
+    stats.pgtables_allocated.inc();
+    CpuMask stale;
+    std::optional<Pcid> pcid = pcids.alloc(stale);
+    if (!pcid) {
+      put_page(env, *pgd);
+      return nullptr;
+    }
+    if (!stale.empty()) {
+      // A PCID reused from a dead mm: drop whatever those CPUs still cache under it.
+      TlbFlush flush;
+      flush.pcid = *pcid;
+      flush.full = true;
+      stats.tlb_flush_full.inc();
+      PhaseScope scope(port, CostPhase::kFlush);
+      port.flush_tlb(env.cpu, stale, flush);
+    }
+    auto mm = std::make_unique<MmStruct>();
+    mm->pgd = *pgd;
+    mm->pcid = *pcid;
+    return mm;
+  }
+
+  // Frees an mm already emptied by exit_mmap: CPUs still running it switch to swapper_pg_dir
+  // first, so no CR3 points to a freed root; then the pgd and the PCID are released.
+  void mm_free(MmEnv& env, Pid pid, std::unique_ptr<MmStruct> mm) {
+    for (auto it = current.begin(); it != current.end();) {
+      if (it->second != pid) {
+        ++it;
+        continue;
+      }
+      PhaseScope scope(port, CostPhase::kExit);
+      port.write_cr3(it->first, pfn_to_phys(swapper_pgd), 0, /*noflush=*/true);
+      it = current.erase(it);
+    }
+    put_page(env, mm->pgd);
+    pcids.release(mm->pcid, mm->cpumask);
+  }
+
+  // The task's address space goes (exit, or a fatal signal).
+  void do_exit(MmEnv& env, Pid pid, std::optional<Signal> signal) {
+    Task& task = tasks.at(pid);
+    std::unique_ptr<MmStruct> mm = std::move(task.mm);
+    exit_mmap(env, *mm);
+    mm_free(env, pid, std::move(mm));
+    task.killed_by = signal;
+  }
+
+  std::vector<InvariantViolation> check() const {
+    std::vector<MmRef> mms;
+    for (const auto& [pid, task] : tasks)
+      if (task.mm) mms.push_back({pid, task.mm.get()});
+    return check_mm_invariants(port, pages, zero_pfn, mms);
+  }
+
+  // CONFIG_DEBUG_VM: after each entry point.
+  void debug_vm(const char* operation) const {
+    if (!config.check_invariants) return;
+    std::vector<InvariantViolation> violations = check();
+    if (!violations.empty()) throw InvariantError(operation, std::move(violations));
+  }
+
+  void syscall_entry(MmEnv& env) { env.charge(CostPhase::kEntry, config.costs.syscall_entry_cycles); }
+  void syscall_exit(MmEnv& env) { env.charge(CostPhase::kExit, config.costs.syscall_exit_cycles); }
+};
+
+Kernel::Kernel(ArchPort& port, KernelConfig config, stats::Group& parent)
+    : impl_(std::make_unique<Impl>(port, std::move(config), parent)) {}
+
+Kernel::~Kernel() = default;
+
+Pid Kernel::create_process(CpuId cpu) {
+  MmEnv env = impl_->env(cpu);
+  impl_->syscall_entry(env);
+  std::unique_ptr<MmStruct> mm = impl_->mm_alloc(env);
+  impl_->syscall_exit(env);
+  if (!mm) return -ENOMEM;
+  const Pid pid = impl_->next_pid++;
+  impl_->tasks[pid].mm = std::move(mm);
+  impl_->debug_vm("create_process");
+  return pid;
+}
+
+void Kernel::switch_to(CpuId cpu, Pid pid) {
+  MmEnv env = impl_->env(cpu);
+  MmStruct& mm = impl_->live_mm_or_throw(pid, "switch_to");
+  auto it = impl_->current.find(cpu);
+  if (it != impl_->current.end() && it->second == pid) return;  // switch_mm(prev == next)
+  // The context switch is charged on the return path to the new task (no phase of its own).
+  env.charge(CostPhase::kExit, impl_->config.costs.context_switch_cycles);
+  // The CPU joins mm_cpumask before CR3 is loaded, so a flush issued in between reaches it.
+  mm.cpumask.set(cpu);
+  {
+    PhaseScope scope(impl_->port, CostPhase::kExit);
+    impl_->port.write_cr3(cpu, pfn_to_phys(mm.pgd), mm.pcid, /*noflush=*/true);
+  }
+  impl_->current[cpu] = pid;
+  impl_->debug_vm("switch_to");
+}
+
+std::optional<Pid> Kernel::current(CpuId cpu) const {
+  auto it = impl_->current.find(cpu);
+  if (it == impl_->current.end()) return std::nullopt;
+  return it->second;
+}
+
+long Kernel::mmap(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len, unsigned prot,
+                  bool fixed) {
+  MmStruct* mm = impl_->live_mm(pid);
+  if (!mm) return -ESRCH;
+  MmEnv env = impl_->env(cpu);
+  impl_->syscall_entry(env);
+  const long result = do_mmap(env, *mm, addr, len, prot, fixed);
+  impl_->syscall_exit(env);
+  impl_->debug_vm("mmap");
+  return result;
+}
+
+long Kernel::fork(CpuId cpu, Pid parent) {
+  MmStruct* oldmm = impl_->live_mm(parent);
+  if (!oldmm) return -ESRCH;
+  MmEnv env = impl_->env(cpu);
+  impl_->syscall_entry(env);
+  std::unique_ptr<MmStruct> mm = impl_->mm_alloc(env);
+  if (!mm) {
+    impl_->syscall_exit(env);
+    return -ENOMEM;
+  }
+  const int err = dup_mmap(env, *oldmm, *mm);
+  if (err) {
+    // The partial child is torn down like an exiting task: nothing of it remains.
+    exit_mmap(env, *mm);
+    impl_->mm_free(env, /*pid=*/-1, std::move(mm));
+    impl_->syscall_exit(env);
+    impl_->debug_vm("fork");
+    return err;
+  }
+  const Pid child = impl_->next_pid++;
+  impl_->tasks[child].mm = std::move(mm);
+  impl_->stats.forks.inc();
+  impl_->syscall_exit(env);
+  impl_->debug_vm("fork");
+  return child;
+}
+
+void Kernel::exit(CpuId cpu, Pid pid) {
+  impl_->live_mm_or_throw(pid, "exit");
+  MmEnv env = impl_->env(cpu);
+  impl_->syscall_entry(env);  // exit never returns to user space: no syscall exit
+  impl_->do_exit(env, pid, std::nullopt);
+  impl_->stats.exits.inc();
+  impl_->debug_vm("exit");
+}
+
+FaultResult Kernel::handle_page_fault(CpuId cpu, VirtAddr va, std::uint32_t error_code) {
+  const std::optional<Pid> pid = current(cpu);
+  if (!pid) throw std::invalid_argument("handle_page_fault: no task is current on the cpu");
+  MmEnv env = impl_->env(cpu);
+  env.charge(CostPhase::kEntry, impl_->config.costs.exception_entry_cycles);
+  MmStruct& mm = *impl_->live_mm(*pid);
+  FaultResult result{do_user_addr_fault(env, mm, va, fault_flags_from_error_code(error_code))};
+  impl_->stats.count_fault(result.kind);
+  if (result.kind == FaultKind::kSigsegv) result.signal = Signal::kSigsegv;
+  if (result.kind == FaultKind::kOom) result.signal = Signal::kOomKill;
+  if (result.signal != Signal::kNone) {
+    impl_->do_exit(env, *pid, result.signal);  // the task dies: no return to user space
+    impl_->stats.kills.inc();
+  } else {
+    env.charge(CostPhase::kExit, impl_->config.costs.exception_exit_cycles);
+  }
+  impl_->debug_vm("handle_page_fault");
+  return result;
+}
+
+bool Kernel::alive(Pid pid) const { return impl_->live_mm(pid) != nullptr; }
+
+std::optional<Signal> Kernel::killed_by(Pid pid) const {
+  auto it = impl_->tasks.find(pid);
+  if (it == impl_->tasks.end()) return std::nullopt;
+  return it->second.killed_by;
+}
+
+std::optional<x86::PteVal> Kernel::lookup_pte(Pid pid, VirtAddr va) const {
+  const MmStruct* mm = impl_->live_mm(pid);
+  if (!mm || va >= x86::kUserVaEnd) return std::nullopt;
+  const std::optional<PhysAddr> slot = peek_pte_slot(impl_->port, mm->pgd, va);
+  if (!slot) return std::nullopt;
+  return impl_->port.peek_pte(*slot);
+}
+
+std::vector<InvariantViolation> Kernel::check_invariants() const { return impl_->check(); }
+
+std::uint64_t Kernel::free_frames() const { return impl_->pages.nr_free(); }
+
+std::optional<PageInfo> Kernel::page_info(Pfn pfn) const {
+  if (!impl_->pages.in_use(pfn)) return std::nullopt;
+  const Page& page = impl_->pages.page(pfn);
+  PageInfo info;
+  info.refcount = page.refcount;
+  info.mapcount = page.mapcount;
+  info.anon = page.test(PG_anon);
+  info.anon_exclusive = page.test(PG_anon_exclusive);
+  info.pgtable = page.test(PG_pgtable);
+  info.zero_page = pfn == impl_->zero_pfn;
+  return info;
+}
+
+Pfn Kernel::zero_pfn() const { return impl_->zero_pfn; }
+
+std::optional<MmInfo> Kernel::mm_info(Pid pid) const {
+  const MmStruct* mm = impl_->live_mm(pid);
+  if (!mm) return std::nullopt;
+  MmInfo info;
+  info.pgd = pfn_to_phys(mm->pgd);
+  info.pcid = mm->pcid;
+  info.cpumask = mm->cpumask;
+  info.rss_anon = mm->rss_anon;
+  info.nr_ptes = mm->nr_ptes;
+  info.nr_pgtables = mm->pgtables.size();
+  info.write_protect_seq = mm->write_protect_seq;
+  for (const auto& [start, vma] : mm->mmap)
+    info.vmas.push_back({vma.vm_start, vma.vm_end, vm_flags_to_prot(vma.vm_flags), vma.anon_vma});
+  return info;
+}
+
+}  // namespace mmusim::mm

@@ -1,0 +1,37 @@
+// VMA (mm-semantics.md §1.4): a range of an address space with one set of permissions.
+#pragma once
+
+#include "mmusim/arch/types.h"
+
+namespace mmusim::mm {
+
+// vm_flags bits, with Linux's values.
+enum VmFlag : unsigned long {
+  VM_READ = 0x1,
+  VM_WRITE = 0x2,
+  VM_EXEC = 0x4,
+  VM_SHARED = 0x8,
+  VM_MAYREAD = 0x10,
+  VM_MAYWRITE = 0x20,
+  VM_MAYEXEC = 0x40,
+  VM_MAYSHARE = 0x80,
+};
+
+struct VmArea {
+  VirtAddr vm_start = 0;  // first byte
+  VirtAddr vm_end = 0;    // first byte after the area
+  unsigned long vm_flags = 0;
+  // The area has an anon_vma (anon_vma_prepare ran: some page was written). Read faults that map
+  // the zero page do not create one, so fork copies nothing from such an area (A09).
+  bool anon_vma = false;
+
+  bool contains(VirtAddr va) const { return va >= vm_start && va < vm_end; }
+  unsigned long pages() const { return (vm_end - vm_start) >> kPageShift; }
+};
+
+// is_cow_mapping (§1.4): private and may be written.
+inline bool is_cow_mapping(unsigned long vm_flags) {
+  return (vm_flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
+}
+
+}  // namespace mmusim::mm
