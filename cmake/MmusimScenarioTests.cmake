@@ -11,11 +11,21 @@ function(mmusim_expect_run name)
   set_tests_properties(${name} PROPERTIES TIMEOUT 120)
 endfunction()
 
+# A scenario may name the settings it needs on a line "# Run with --set key=value ...".
 file(GLOB MMUSIM_SPEC_SCENARIOS ${PROJECT_SOURCE_DIR}/scenarios/spec/*.scn
      ${PROJECT_SOURCE_DIR}/scenarios/basic/*.scn)
 foreach(scn ${MMUSIM_SPEC_SCENARIOS})
   get_filename_component(id ${scn} NAME_WE)
-  add_test(NAME scenario.${id} COMMAND mmusim run ${scn})
+  file(STRINGS ${scn} run_with REGEX "^# Run with ")
+  set(settings "")
+  if(run_with)
+    string(REGEX MATCHALL "--set [^ :]+" sets "${run_with}")
+    foreach(s ${sets})
+      string(REPLACE "--set " "" kv "${s}")
+      list(APPEND settings --set ${kv})
+    endforeach()
+  endif()
+  add_test(NAME scenario.${id} COMMAND mmusim run ${scn} ${settings})
   set_tests_properties(scenario.${id} PROPERTIES TIMEOUT 120)
 endforeach()
 

@@ -153,8 +153,8 @@ void ScenarioRunner::completed(CpuId cpu, const machine::CoreOp& op, std::uint64
   probe_.access_done(cpu, now);
   const Step& step = scenario_.steps[op.token];
   const auto& access = std::get<AccessStep>(step.op);
-  if (access.expect == AccessExpect::kSigsegv)
-    fail(step, "signal", fmt::format("expected SIGSEGV, but the access to {:#x} completed", op.va));
+  if (access.expect == AccessExpect::kSignal)
+    fail(step, "signal", fmt::format("expected {}, but the access to {:#x} completed", access.signal, op.va));
   if (access.is_write) {
     shadow_.store(access.proc, op.va, op.value, op.size);
     trace(step, "stored", now);
@@ -185,8 +185,8 @@ void ScenarioRunner::aborted(CpuId cpu, const machine::CoreOp& op, Cycles now) {
   const auto signal = kernel_->killed_by(pid);
   const char* name = signal ? mm::signal_name(*signal) : "an unknown cause";
   shadow_.exit(access.proc);
-  if (access.expect == AccessExpect::kSigsegv && signal == mm::Signal::kSigsegv) {
-    trace(step, "SIGSEGV (expected)", now);
+  if (access.expect == AccessExpect::kSignal && access.signal == name) {
+    trace(step, fmt::format("{} (expected)", name), now);
     return;
   }
   fail(step, "signal",

@@ -240,12 +240,13 @@ class LineParser {
     std::size_t next = 3;
     if (is_write) a.value = number(next++, "value");
     if (next < tokens_.size() && tokens_[next].text == "expect") {
-      const std::string& e = tok(next + 1, "expected value or SIGSEGV");
-      if (e == "SIGSEGV") {
-        a.expect = AccessExpect::kSigsegv;
-        dead_[a.proc] = fmt::format("killed by the expected SIGSEGV at line {}", line_);
+      const std::string& e = tok(next + 1, "expected value or signal");
+      if (e == "SIGSEGV" || e == "SIGBUS" || e == "OOM-kill") {
+        a.expect = AccessExpect::kSignal;
+        a.signal = e;
+        dead_[a.proc] = fmt::format("killed by the expected {} at line {}", e, line_);
       } else if (is_write) {
-        fail(next + 1, "a write can only expect SIGSEGV");
+        fail(next + 1, "a write can only expect a signal (SIGSEGV, SIGBUS or OOM-kill)");
       } else {
         a.expect = AccessExpect::kValue;
         a.expected = number(next + 1, "expected value");

@@ -42,7 +42,8 @@ TEST(ScenarioParser, ParsesEveryOperation) {
   const auto& r = std::get<AccessStep>(s.steps[3].op);
   EXPECT_EQ(r.expect, AccessExpect::kValue);
   EXPECT_EQ(r.expected, 7u);
-  EXPECT_EQ(std::get<AccessStep>(s.steps[5].op).expect, AccessExpect::kSigsegv);
+  EXPECT_EQ(std::get<AccessStep>(s.steps[5].op).expect, AccessExpect::kSignal);
+  EXPECT_EQ(std::get<AccessStep>(s.steps[5].op).signal, "SIGSEGV");
   const auto& e = std::get<ExpectStep>(s.steps[7].op);
   EXPECT_EQ(e.stat, "mm.copies");
   EXPECT_EQ(e.cmp, Compare::kGe);
@@ -62,7 +63,7 @@ TEST(ScenarioParser, ErrorsNameFileLineColumnAndReason) {
   EXPECT_EQ(error_of("process P\nmmap P A 1\nmmap P A 1\n"), "t.scn:3:8: error: region 'A' is already defined");
   EXPECT_EQ(error_of("process P\nexit P\nexit P\n"), "t.scn:3:6: error: process 'P' is no longer alive (exited at line 2)");
   EXPECT_EQ(error_of("process P\nmmap P A 1\nwrite P A 1 expect 3\n"),
-            "t.scn:3:20: error: a write can only expect SIGSEGV");
+            "t.scn:3:20: error: a write can only expect a signal (SIGSEGV, SIGBUS or OOM-kill)");
   EXPECT_EQ(error_of("process P\nmmap P A 1\nwrite P A 256 size=1\n"),
             "t.scn:3:11: error: value 256 does not fit in 1 bytes");
   EXPECT_EQ(error_of("process P\nmmap P A 1\nread P A+4\n"), "t.scn:3:8: error: address is not 8-byte aligned");

@@ -44,8 +44,10 @@ struct MmapStep {  // mmap PROC REGION PAGES [prot=rw|r|none|rwx] [at=ADDR]
   unsigned prot = 0;  // mm::Prot bits
   std::optional<VirtAddr> at;
 };
-enum class AccessExpect { kNone, kValue, kSigsegv };
-struct AccessStep {  // read PROC ADDR [expect V|SIGSEGV] [size=N] / write PROC ADDR V [...]
+// What an access expects: nothing beyond the oracle, a value (reads), or the death of its
+// process by a signal: SIGSEGV (bad access), SIGBUS, or OOM-kill (out of simulated memory).
+enum class AccessExpect { kNone, kValue, kSignal };
+struct AccessStep {  // read PROC ADDR [expect V|SIGNAL] [size=N] / write PROC ADDR V [expect SIGNAL] [size=N]
   bool is_write = false;
   std::string proc;
   AddrExpr addr;
@@ -53,6 +55,7 @@ struct AccessStep {  // read PROC ADDR [expect V|SIGSEGV] [size=N] / write PROC 
   unsigned size = 8;
   AccessExpect expect = AccessExpect::kNone;
   std::uint64_t expected = 0;  // with kValue (read)
+  std::string signal;          // with kSignal: "SIGSEGV", "SIGBUS" or "OOM-kill"
 };
 struct ForkStep {  // fork PARENT CHILD
   std::string parent;
