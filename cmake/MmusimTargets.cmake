@@ -12,6 +12,14 @@ function(mmusim_target_defaults target)
   endif()
 endfunction()
 
+# Every executable that links SystemC: in sanitizer builds, LeakSanitizer is off by default
+# (cmake/asan_systemc_options.cpp explains why).
+function(mmusim_systemc_executable target)
+  if(MMUSIM_SANITIZE)
+    target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/cmake/asan_systemc_options.cpp)
+  endif()
+endfunction()
+
 # mmusim_add_library(name SOURCES ... DEPS ...): a static library whose public headers live in
 # include/ beside its CMakeLists.txt.
 function(mmusim_add_library name)
@@ -47,11 +55,7 @@ function(mmusim_add_sc_gtest name)
   add_executable(${name} ${ARG_SOURCES} ${PROJECT_SOURCE_DIR}/cmake/sc_gtest_main.cpp)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} mmusim_systemc GTest::gtest)
   mmusim_target_defaults(${name})
-  set(env SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1)
-  if(MMUSIM_SANITIZE)
-    # LeakSanitizer's exit-time scan crashes on SystemC's coroutine stacks (not a leak); ASan
-    # and UBSan stay on.
-    list(APPEND env ASAN_OPTIONS=detect_leaks=0)
-  endif()
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 120 ENVIRONMENT "${env}")
+  mmusim_systemc_executable(${name})
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 120
+                       ENVIRONMENT SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1)
 endfunction()
