@@ -54,20 +54,19 @@ mmusim_expect_run(oracle.break_cow_A03_invariant
   ARGS "run;${PROJECT_SOURCE_DIR}/scenarios/spec/A03.scn;--set;test.break_cow=1"
   EXIT 1 MATCH "A03.scn:7:1: invariant: .*I1: .*writable entry maps a page without PG_anon_exclusive")
 
-# Bad scenario input: file:line:column, the reason, exit code 2.
-file(GLOB MMUSIM_BAD_SCENARIOS ${PROJECT_SOURCE_DIR}/testbench/tests/bad/*.scn)
-foreach(scn ${MMUSIM_BAD_SCENARIOS})
-  get_filename_component(id ${scn} NAME_WE)
-  file(STRINGS ${scn} expected REGEX "^# expect-error: ")
-  string(REPLACE "# expect-error: " "" expected "${expected}")
-  mmusim_expect_run(bad_input.${id} ARGS "run;${scn}" EXIT 2 MATCH "${expected}")
-endforeach()
+# Every FOLDER/*.scn must make `mmusim run` exit with EXIT and print what its first
+# "# MARKER: regex" line says.
+function(mmusim_expect_scenarios prefix folder marker exit)
+  file(GLOB scenarios ${folder}/*.scn)
+  foreach(scn ${scenarios})
+    get_filename_component(id ${scn} NAME_WE)
+    file(STRINGS ${scn} expected REGEX "^# ${marker}: ")
+    string(REPLACE "# ${marker}: " "" expected "${expected}")
+    mmusim_expect_run(${prefix}.${id} ARGS "run;${scn}" EXIT ${exit} MATCH "${expected}")
+  endforeach()
+endfunction()
 
-# Scenarios that must fail at run time (the failure is the point).
-file(GLOB MMUSIM_FAILING_SCENARIOS ${PROJECT_SOURCE_DIR}/testbench/tests/failing/*.scn)
-foreach(scn ${MMUSIM_FAILING_SCENARIOS})
-  get_filename_component(id ${scn} NAME_WE)
-  file(STRINGS ${scn} expected REGEX "^# expect-failure: ")
-  string(REPLACE "# expect-failure: " "" expected "${expected}")
-  mmusim_expect_run(failing.${id} ARGS "run;${scn}" EXIT 1 MATCH "${expected}")
-endforeach()
+# Bad scenario input: file:line:column, the reason, exit code 2.
+mmusim_expect_scenarios(bad_input ${PROJECT_SOURCE_DIR}/testbench/tests/bad expect-error 2)
+# Scenarios that must fail at run time (the failure is the point): exit code 1.
+mmusim_expect_scenarios(failing ${PROJECT_SOURCE_DIR}/testbench/tests/failing expect-failure 1)
