@@ -20,7 +20,7 @@ void unmap_page_range(MmEnv& env, MmuGather& tlb, VirtAddr start, VirtAddr end) 
     if (x86::pte_none(env.port.read_pte(ptep))) return true;
     const PteVal old = env.port.xchg_pte(ptep, 0);  // ptep_get_and_clear_full
     if (!x86::pte_present(old))
-      throw std::logic_error("zap_pte_range: non-present entry (no swap in this model yet)");
+      throw std::logic_error("zap_pte_range: non-present entry (swap and migration entries arrive with issue 4)");
     tlb.remove_tlb_entry(va);
     if (x86::pte_special(old)) return true;  // the zero page: no struct-page accounting
     const Pfn pfn = x86::pte_pfn(old);

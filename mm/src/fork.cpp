@@ -55,7 +55,7 @@ bool copy_page_range(MmEnv& env, MmStruct& dst_mm, MmStruct& src_mm, const VmAre
     }
     if (x86::pte_none(pte)) return true;
     if (!x86::pte_present(pte))
-      throw std::logic_error("copy_page_range: non-present entry (no swap in this model yet)");
+      throw std::logic_error("copy_page_range: non-present entry (swap and migration entries arrive with issue 4)");
     const VirtAddr table_va = va & ~((VirtAddr{1} << x86::level_shift(2)) - 1);
     if (table_va != dst_table_va) {
       const std::optional<PhysAddr> table = pte_table_alloc(env, dst_mm, va);

@@ -19,7 +19,7 @@ struct MmRef {
 // I13 (refcount >= mapcount), MAPCOUNT (mapcount == present entries mapping the page), RSS
 // (MM_ANONPAGES == anon pages mapped), ZERO (the zero page is never writable and only mapped
 // special), PGTABLE (upper levels point to page tables) and LEAK (an anonymous page with
-// references but no mapping; there are no pins yet).
+// references but no mapping; pins arrive with issue 4).
 std::vector<InvariantViolation> check_mm_invariants(const ArchPort& port,
                                                     const PageAllocator& pages, Pfn zero_pfn,
                                                     const std::vector<MmRef>& mms);

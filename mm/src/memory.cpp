@@ -173,7 +173,7 @@ FaultKind do_wp_page(MmEnv& env, VmFault& vmf) {
 FaultKind handle_pte_fault(MmEnv& env, VmFault& vmf) {
   if (x86::pte_none(vmf.orig_pte)) return do_anonymous_page(env, vmf);
   if (!x86::pte_present(vmf.orig_pte))
-    throw std::logic_error("handle_pte_fault: non-present entry (no swap in this model yet)");
+    throw std::logic_error("handle_pte_fault: non-present entry (swap and migration entries arrive with issue 4)");
   if (vmf.write() && !x86::pte_write(vmf.orig_pte)) return do_wp_page(env, vmf);
   // The entry already permits the access (R7): set young/dirty if needed; nothing is flushed (on
   // x86, delivering the #PF already dropped the faulting VA's stale translation).

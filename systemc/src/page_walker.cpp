@@ -66,7 +66,7 @@ PageWalker::Progress PageWalker::try_walk(PhysAddr cr3_root, VirtAddr va, Access
     if ((level == 3 || level == 2) && (s.value & x86::kPse) != 0)
       throw std::logic_error(std::string("page walker: PS=1 in a ") +
                              (level == 3 ? "PDPTE (1 GiB page)" : "PDE (2 MiB page)") +
-                             " is not modelled yet (4 KiB pages only)");
+                             " is not modelled: 4 KiB pages only (huge pages arrive with issue 3)");
     rw = rw && (s.value & x86::kRw) != 0;    // HW1: RW ANDed across levels
     us = us && (s.value & x86::kUser) != 0;  // HW1: US ANDed across levels
     nx = nx || (s.value & x86::kNx) != 0;    // NX ORed across levels
