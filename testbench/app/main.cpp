@@ -2,7 +2,8 @@
 //   mmusim run [FILE] [--json OUT] [--set key=value]... [--trace]
 //   mmusim config            list every parameter with unit, default and source
 //   mmusim stats [FILE]      list every statistic of a run with unit and description
-// Exit codes: 0 passed, 1 the scenario failed, 2 bad input (arguments, scenario, configuration).
+// Exit codes: 0 passed, 1 the scenario failed, 2 bad input (arguments, scenario, configuration),
+// 3 an internal error of mmusim (a bug: please report it with the scenario).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -24,6 +25,7 @@ namespace {
 
 constexpr int kExitFailed = 1;
 constexpr int kExitBadInput = 2;
+constexpr int kExitInternal = 3;
 
 struct RunOptions {
   std::string file;
@@ -125,6 +127,9 @@ int sc_main(int argc, char* argv[]) {
   } catch (const tb::ConfigError& e) {
     fmt::print(std::cerr, "mmusim: error: {}\n", e.what());
     return kExitBadInput;
+  } catch (const std::exception& e) {
+    fmt::print(std::cerr, "mmusim: internal error: {}\n", e.what());
+    return kExitInternal;
   }
   return kExitBadInput;
 }

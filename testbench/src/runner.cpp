@@ -64,7 +64,12 @@ ScenarioRunner::ScenarioRunner(const Scenario& scenario, const SimConfig& config
 ScenarioRunner::~ScenarioRunner() = default;
 
 RunResult ScenarioRunner::run() {
-  machine_->run();
+  try {
+    machine_->run();
+  } catch (const std::exception& e) {  // a machine error (e.g. a core that cannot make progress)
+    const Step& step = scenario_.steps[pc_ == 0 ? 0 : pc_ - 1];
+    stop(step, "internal", fmt::format("the machine stopped: {}", e.what()));
+  }
   result_.cycles = machine_->now(kCpu);
   return std::move(result_);
 }
@@ -80,6 +85,30 @@ const std::string& ScenarioRunner::name_of(mm::Pid pid) const {
     if (entry.second == pid) return entry.first;
   static const std::string kUnknown = "?";
   return kUnknown;
+}
+
+const std::string* ScenarioRunner::acting_process(const Step& step) {
+  return std::visit(Overloaded{
+                        [](const ProcessStep&) -> const std::string* { return nullptr; },
+                        [](const ExpectStep&) -> const std::string* { return nullptr; },
+                        [](const MmapStep& m) { return &m.proc; },
+                        [](const AccessStep& a) { return &a.proc; },
+                        [](const ForkStep& f) { return &f.parent; },
+                        [](const ExitStep& e) { return &e.proc; },
+                    },
+                    step.op);
+}
+
+bool ScenarioRunner::alive(const std::string& proc) const {
+  const mm::Pid pid = pid_of(proc);
+  return pid >= 0 && kernel_->alive(pid);
+}
+
+std::string ScenarioRunner::death_of(const std::string& proc) const {
+  const mm::Pid pid = pid_of(proc);
+  if (pid < 0) return " (it was never created)";
+  const auto signal = kernel_->killed_by(pid);
+  return signal ? fmt::format(" (killed by {})", mm::signal_name(*signal)) : "";
 }
 
 std::optional<VirtAddr> ScenarioRunner::resolve(const AddrExpr& addr) const {
@@ -113,6 +142,13 @@ bool ScenarioRunner::next(CpuId cpu, machine::CoreOp& op) {
       ++pc_;
       continue;
     }
+    // A process the parser believed alive may have died at run time (an unexpected signal, or
+    // a failed process creation): its later steps are not made.
+    if (const std::string* proc = acting_process(step); proc && !alive(*proc)) {
+      fail(step, "signal", fmt::format("process {} is not alive{}; the step was not made", *proc, death_of(*proc)));
+      ++pc_;
+      continue;
+    }
     const auto* access = std::get_if<AccessStep>(&step.op);
     if (!access) {  // process, mmap, fork, exit: a kernel entry on this core
       op = {};
@@ -121,11 +157,6 @@ bool ScenarioRunner::next(CpuId cpu, machine::CoreOp& op) {
       return true;
     }
     const mm::Pid pid = pid_of(access->proc);
-    if (pid < 0 || !kernel_->alive(pid)) {
-      fail(step, "signal", fmt::format("process {} is not alive; the access was not made", access->proc));
-      ++pc_;
-      continue;
-    }
     const auto va = resolve(access->addr);
     if (!va) {
       fail(step, "syscall", fmt::format("region {} was never mapped", access->addr.region));

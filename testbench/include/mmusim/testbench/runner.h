@@ -63,6 +63,9 @@ class ScenarioRunner final : public machine::CoreProgram, public machine::Except
  private:
   static constexpr std::uint64_t kScheduleToken = 1ull << 63;
 
+  static const std::string* acting_process(const Step& step);  // the process a step acts as
+  bool alive(const std::string& proc) const;
+  std::string death_of(const std::string& proc) const;  // " (killed by SIGSEGV)" or ""
   std::optional<VirtAddr> resolve(const AddrExpr& addr) const;
   void fail(const Step& step, std::string kind, std::string message);
   void trace(const Step& step, std::string outcome, Cycles now);
