@@ -1,26 +1,18 @@
 #include "mmusim/testbench/params.h"
 
+#include "mmusim/testbench/scenario.h"
+
 #include <fmt/format.h>
 
-#include <charconv>
 #include <limits>
 
 namespace mmusim::testbench {
 namespace {
 
-std::uint64_t parse_u64(const std::string& text) {
-  std::uint64_t value = 0;
-  const char* first = text.data();
-  const char* last = text.data() + text.size();
-  int base = 10;
-  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
-    first += 2;
-    base = 16;
-  }
-  auto [ptr, ec] = std::from_chars(first, last, value, base);
-  if (first == last || ec != std::errc() || ptr != last)
-    throw std::invalid_argument(fmt::format("'{}' is not a non-negative integer", text));
-  return value;
+std::uint64_t parse_unsigned(const std::string& text) {
+  const auto value = parse_u64(text);
+  if (!value) throw std::invalid_argument(fmt::format("'{}' is not a non-negative integer", text));
+  return *value;
 }
 
 bool parse_bool(const std::string& text) {
@@ -36,7 +28,7 @@ ParamInfo uint_param(std::string name, std::string unit, std::string description
   return {std::move(name), std::move(unit), std::move(description), std::move(source),
           [field](const SimConfig& c) { return std::to_string(field(const_cast<SimConfig&>(c))); },
           [field](SimConfig& c, const std::string& text) {
-            const std::uint64_t v = parse_u64(text);
+            const std::uint64_t v = parse_unsigned(text);
             if (v > std::numeric_limits<T>::max())
               throw std::invalid_argument(fmt::format("{} is out of range", v));
             field(c) = static_cast<T>(v);

@@ -36,6 +36,20 @@ const char* compare_symbol(Compare cmp) {
   return "?";
 }
 
+std::optional<std::uint64_t> parse_u64(std::string_view text) {
+  std::uint64_t value = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  int base = 10;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    first += 2;
+    base = 16;
+  }
+  auto [ptr, ec] = std::from_chars(first, last, value, base);
+  if (first == last || ec != std::errc() || ptr != last) return std::nullopt;
+  return value;
+}
+
 bool compare(double lhs, Compare cmp, double rhs) {
   switch (cmp) {
     case Compare::kEq: return lhs == rhs;
@@ -130,18 +144,9 @@ class LineParser {
     return parse_number(tok(i, what), i, what);
   }
   std::uint64_t parse_number(const std::string& s, std::size_t i, const char* what) const {
-    std::uint64_t value = 0;
-    const char* first = s.data();
-    const char* last = s.data() + s.size();
-    int base = 10;
-    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-      first += 2;
-      base = 16;
-    }
-    auto [ptr, ec] = std::from_chars(first, last, value, base);
-    if (first == last || ec != std::errc() || ptr != last)
-      fail(i, fmt::format("bad number '{}' for {} (decimal or 0x-hex, at most 64 bits)", s, what));
-    return value;
+    const auto value = parse_u64(s);
+    if (!value) fail(i, fmt::format("bad number '{}' for {} (decimal or 0x-hex, at most 64 bits)", s, what));
+    return *value;
   }
 
   std::string live_proc(std::size_t i) const {

@@ -92,3 +92,22 @@ TEST(ScenarioParser, UnreadableFileIsAnError) {
 
 }  // namespace
 }  // namespace mmusim::testbench
+
+namespace mmusim::testbench {
+namespace {
+
+TEST(ParseU64, AcceptsDecimalAndHexOnly) {
+  EXPECT_EQ(parse_u64("0"), 0u);
+  EXPECT_EQ(parse_u64("4096"), 4096u);
+  EXPECT_EQ(parse_u64("0x1F"), 31u);
+  EXPECT_EQ(parse_u64("0xffffffffffffffff"), UINT64_MAX);
+  EXPECT_EQ(parse_u64("18446744073709551616"), std::nullopt);  // 2^64
+  EXPECT_EQ(parse_u64(""), std::nullopt);
+  EXPECT_EQ(parse_u64("0x"), std::nullopt);
+  EXPECT_EQ(parse_u64("-1"), std::nullopt);
+  EXPECT_EQ(parse_u64("12x"), std::nullopt);
+  EXPECT_EQ(parse_u64(" 1"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace mmusim::testbench

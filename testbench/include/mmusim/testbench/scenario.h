@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -86,6 +87,10 @@ struct Scenario {
 Scenario parse_scenario(const std::string& text, const std::string& file_name);
 // Reads and parses a file; an unreadable file is a ScenarioError at line 0.
 Scenario load_scenario(const std::string& path);
+
+// The number syntax of scenarios and of --set: unsigned decimal or 0x-hexadecimal, at most 64
+// bits, nothing else. nullopt if `text` is not such a number.
+std::optional<std::uint64_t> parse_u64(std::string_view text);
 
 const char* compare_symbol(Compare cmp);
 bool compare(double lhs, Compare cmp, double rhs);
