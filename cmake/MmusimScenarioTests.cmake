@@ -13,7 +13,7 @@ endfunction()
 
 # A scenario may name the settings it needs on a line "# Run with --set key=value ...".
 file(GLOB MMUSIM_SPEC_SCENARIOS ${PROJECT_SOURCE_DIR}/scenarios/spec/*.scn
-     ${PROJECT_SOURCE_DIR}/scenarios/basic/*.scn)
+     ${PROJECT_SOURCE_DIR}/scenarios/basic/*.scn ${PROJECT_SOURCE_DIR}/scenarios/races/*.scn)
 foreach(scn ${MMUSIM_SPEC_SCENARIOS})
   get_filename_component(id ${scn} NAME_WE)
   file(STRINGS ${scn} run_with REGEX "^# Run with ")
@@ -32,11 +32,11 @@ endforeach()
 # The built-in default scenario, and the CLI's documented behaviour.
 add_test(NAME cli.run_default COMMAND mmusim run)
 mmusim_expect_run(cli.help ARGS --help EXIT 0 MATCH "Subcommands:")
-mmusim_expect_run(cli.config ARGS config EXIT 0 MATCH "dtlb.entries")
+mmusim_expect_run(cli.config ARGS config EXIT 0 MATCH "dtlb.array0.entries")
 mmusim_expect_run(cli.no_subcommand ARGS "" EXIT 2 MATCH "subcommand")
 mmusim_expect_run(cli.unknown_param ARGS "run;--set;dtlb.bogus=1" EXIT 2 MATCH "dtlb.bogus: unknown parameter")
-mmusim_expect_run(cli.bad_param_value ARGS "run;--set;dtlb.entries=abc" EXIT 2 MATCH "not a non-negative integer")
-mmusim_expect_run(cli.invalid_geometry ARGS "run;--set;dtlb.ways=3" EXIT 2 MATCH "dtlb.ways")
+mmusim_expect_run(cli.bad_param_value ARGS "run;--set;dtlb.array0.entries=abc" EXIT 2 MATCH "not a non-negative integer")
+mmusim_expect_run(cli.invalid_geometry ARGS "run;--set;dtlb.array0.ways=3" EXIT 2 MATCH "dtlb.array0.ways=3 does not divide")
 mmusim_expect_run(cli.json ARGS "run;--json;${CMAKE_CURRENT_BINARY_DIR}/default_stats.json" EXIT 0
                   MATCH "PASSED" )
 add_test(NAME cli.json_parses
@@ -48,11 +48,29 @@ set_tests_properties(cli.json_parses PROPERTIES DEPENDS cli.json)
 # with the invariant checks off so that the run reaches the child's read), and the invariant
 # checks alone report I1 (a writable entry maps a shared page) at the parent's write.
 mmusim_expect_run(oracle.break_cow_A03_missed_cow
-  ARGS "run;${PROJECT_SOURCE_DIR}/scenarios/spec/A03.scn;--set;test.break_cow=1;--set;mm.check_invariants=0"
+  ARGS "run;${PROJECT_SOURCE_DIR}/scenarios/spec/A03.scn;--set;inject.break_cow=1;--set;mm.check_invariants=0"
   EXIT 1 MATCH "A03.scn:8:1: missed COW: C read 2 at A .0x[0-9a-f]+. but must see 1: the value was stored by process P")
 mmusim_expect_run(oracle.break_cow_A03_invariant
-  ARGS "run;${PROJECT_SOURCE_DIR}/scenarios/spec/A03.scn;--set;test.break_cow=1"
+  ARGS "run;${PROJECT_SOURCE_DIR}/scenarios/spec/A03.scn;--set;inject.break_cow=1"
   EXIT 1 MATCH "A03.scn:7:1: invariant: .*I1: .*writable entry maps a page without PG_anon_exclusive")
+
+# Each fault-injection switch removes one rule of mm-semantics.md §4.2; at least one scenario
+# must catch it (docs/injection.md lists them).
+function(mmusim_injection_test name scenario setting match)
+  mmusim_expect_run(inject.${name}
+    ARGS "run;${PROJECT_SOURCE_DIR}/scenarios/${scenario};--set;inject.${setting}=1;--set;mm.check_invariants=0"
+    EXIT 1 MATCH "${match}")
+endfunction()
+mmusim_injection_test(break_cow spec/A03.scn break_cow "missed COW: C read 2")
+mmusim_injection_test(skip_fork_flush_C04 spec/C04.scn skip_fork_flush "missed COW: C read 2")
+mmusim_injection_test(skip_cow_flush_R01 races/R01_T2.scn skip_cow_flush "missed COW: P read 3")
+mmusim_injection_test(skip_cow_flush_T3 races/T3.scn skip_cow_flush "lost store: P read 1")
+mmusim_injection_test(early_cow_unmap_R01 races/R01_T2_window.scn early_cow_unmap "missed COW: P read 3")
+mmusim_injection_test(skip_mprotect_flush_M03 spec/M03.scn skip_mprotect_flush "expected SIGSEGV, but the access")
+mmusim_injection_test(free_before_flush_Z03 races/Z03_T10_window.scn free_before_flush "missed COW: P read 99")
+mmusim_injection_test(skip_swapout_flush_R03 races/R03_T9.scn skip_swapout_flush "lost store: P read 1")
+mmusim_injection_test(skip_unshare_B07 spec/B07.scn skip_unshare "wrong COW")
+mmusim_injection_test(no_eager_fork_copy_B01 spec/B01.scn no_eager_fork_copy "wrong COW")
 
 # Every FOLDER/*.scn must make `mmusim run` exit with EXIT and print what its first
 # "# MARKER: regex" line says.
@@ -70,3 +88,16 @@ endfunction()
 mmusim_expect_scenarios(bad_input ${PROJECT_SOURCE_DIR}/testbench/tests/bad expect-error 2)
 # Scenarios that must fail at run time (the failure is the point): exit code 1.
 mmusim_expect_scenarios(failing ${PROJECT_SOURCE_DIR}/testbench/tests/failing expect-failure 1)
+
+# Configuration files: applied before --set; errors name the file and line.
+mmusim_expect_run(cli.config_file
+  ARGS "run;--config;${PROJECT_SOURCE_DIR}/testbench/tests/config/small_tlb.cfg;--json;${CMAKE_CURRENT_BINARY_DIR}/cfg_stats.json"
+  EXIT 0 MATCH "PASSED")
+mmusim_expect_run(cli.config_file_bad_key
+  ARGS "run;--config;${PROJECT_SOURCE_DIR}/testbench/tests/config/bad_key.cfg"
+  EXIT 2 MATCH "bad_key.cfg:2: error: dtlb.colour: unknown parameter")
+mmusim_expect_run(cli.config_dump ARGS "config;--dump" EXIT 0 MATCH "stlb.array0.page_sizes = 4k\\+2m")
+mmusim_expect_run(cli.bad_enum ARGS "run;--set;dtlb.replacement=fifo" EXIT 2 MATCH "'fifo' is not one of lru\\|plru\\|random")
+mmusim_expect_run(cli.plru_needs_power_of_two
+  ARGS "run;--set;dtlb.replacement=plru;--set;dtlb.array0.ways=3;--set;dtlb.array0.entries=12" EXIT 2
+  MATCH "dtlb.array0")

@@ -3,72 +3,126 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include "debug_vm.h"
 #include "pgtable.h"
+#include "pte.h"
+#include "swap.h"
 #include "tlb.h"
 
 namespace mmusim::mm {
 namespace {
 
-using x86::PteVal;
+// The child's side of one copy_pte_range step.
+struct ForkDst {
+  MmStruct& mm;
+  PhysAddr ptep;
+  VirtAddr address;
+};
 
-// ptep_set_wrprotect: an atomic clear of the write bit (a locked RMW on x86), so a dirty bit the
-// walker sets concurrently is kept. Returns the write-protected value.
-PteVal ptep_set_wrprotect(MmEnv& env, PhysAddr ptep, PteVal pte) {
+void set_child_pte(MmEnv& env, const ForkDst& dst, PteVal pte) {
   PhaseScope scope(env.port, CostPhase::kPteUpdate);
-  PteVal seen = env.port.xchg_pte(ptep, pte & ~x86::kRw);
-  if (seen != pte) env.port.write_pte(ptep, seen & ~x86::kRw);  // the walker set A/D meanwhile
-  return seen & ~x86::kRw;
+  env.port.write_pte(dst.ptep, pte);
+}
+
+// copy_present_page: the eager copy for the child of a maybe-pinned exclusive page (A.3 row 3).
+// The parent's entry and page are untouched: still writable if they were, exclusive, pinned.
+// -ENOMEM when no page is left (fork fails).
+int copy_present_page(MmEnv& env, const VmArea& vma, const ForkDst& dst, Pfn src) {
+  const std::optional<Pfn> page = alloc_page(env);
+  if (!page) return -ENOMEM;
+  {
+    PhaseScope scope(env.port, CostPhase::kZeroCopy);
+    env.port.copy_frame(*page, src);
+  }
+  env.stats.copies.inc();
+  env.stats.fork_eager_copies.inc();
+  page_add_new_anon_rmap(env, *page, dst.mm, dst.address);  // EXCL in the child (I8a)
+  ++dst.mm.rss_anon;
+  set_child_pte(env, dst, maybe_mkwrite(pte_mkdirty(mk_pte(*page, vma.vm_flags)), vma.vm_flags));
+  return 0;
 }
 
 // copy_present_pte. Pre: both PTLs held, seq(src) odd for COW mappings (B3). Post (A.3): an
-// anonymous page is mapped R/O in both mms, EXCL clear, mapcount and refcount +1; the zero page
-// is shared as is (special, no counts); the child entry is old.
-void copy_present_pte(MmEnv& env, MmStruct& dst_mm, PhysAddr dst_ptep, PhysAddr src_ptep,
-                      PteVal pte, bool cow) {
+// anonymous page is mapped R/O in both mms, EXCL clear, mapcount and refcount +1, unless it may
+// be pinned, in which case the child got its own copy; the zero page is shared as is (special,
+// no counts); the child entry is old and carries no uffd-wp (the child VMA is not registered).
+int copy_present_pte(MmEnv& env, MmStruct& src_mm, const VmArea& vma, const ForkDst& dst,
+                     PhysAddr src_ptep, PteVal pte) {
   env.charge(CostPhase::kPteUpdate, env.costs.pte_copy_cycles);
   if (!x86::pte_special(pte)) {
     const Pfn pfn = x86::pte_pfn(pte);
-    get_page(env, pfn);                // I13: the reference before the mapcount
-    page_try_dup_anon_rmap(env, pfn);  // no pins in this model: never fails
-    ++dst_mm.rss_anon;
+    get_page(env, pfn);  // I13: the reference before the mapcount (L12)
+    if (!page_try_dup_anon_rmap(env, pfn, src_mm)) {
+      put_page(env, pfn);
+      return copy_present_page(env, vma, dst, pfn);
+    }
+    vm_bug_on(env, env.pages.page(pfn).test(PG_anon_exclusive), "copy_present_pte", "I6",
+              src_mm.pid, dst.address, pfn, "page still exclusive after a successful dup");
+    ++dst.mm.rss_anon;
   }
   // The page is now possibly shared: neither mapping may stay writable (I1). The parent's stale
   // writable translations are flushed once, at the end of dup_mmap (R3).
-  if (cow && x86::pte_write(pte)) pte = ptep_set_wrprotect(env, src_ptep, pte);
-  PhaseScope scope(env.port, CostPhase::kPteUpdate);
-  env.port.write_pte(dst_ptep, pte & ~x86::kAccessed);  // pte_mkold
+  if (is_cow_mapping(vma.vm_flags) && x86::pte_write(pte))
+    pte = ptep_modify(env, src_ptep, pte, pte & ~x86::kRw);  // ptep_set_wrprotect
+  set_child_pte(env, dst, pte & ~(x86::kAccessed | x86::kSoftUffdWp));  // pte_mkold
+  return 0;
 }
 
-// copy_page_range for one VMA, inside the write_protect_seq bracket (B3). Returns false when a
-// child page table could not be allocated.
-bool copy_page_range(MmEnv& env, MmStruct& dst_mm, MmStruct& src_mm, const VmArea& vma) {
+// copy_nonpresent_pte for a swap entry: one more reference to the slot (swap_duplicate), the
+// exclusive marker dropped in the parent and the child (the page is shared from now on), swap
+// uffd-wp dropped for the unregistered child VMA.
+void copy_swap_pte(MmEnv& env, const ForkDst& dst, PhysAddr src_ptep, PteVal pte) {
+  env.charge(CostPhase::kPteUpdate, env.costs.pte_copy_cycles);
+  swap_duplicate(env, pte_swp_offset(pte));
+  if (pte_swp_exclusive(pte)) {
+    pte &= ~kSwpExclusive;
+    PhaseScope scope(env.port, CostPhase::kPteUpdate);
+    env.port.write_pte(src_ptep, pte);
+  }
+  ++dst.mm.rss_swap;
+  set_child_pte(env, dst, pte & ~kSwpUffdWp);
+}
+
+// copy_page_range for one VMA, inside the write_protect_seq bracket (B3). 0 or -ENOMEM (a child
+// page table or an eager copy could not be allocated).
+int copy_page_range(MmEnv& env, MmStruct& dst_mm, MmStruct& src_mm, const VmArea& vma) {
   const bool cow = is_cow_mapping(vma.vm_flags);
-  if (cow) ++src_mm.write_protect_seq;  // odd: GUP-fast pins taken now will back off (I21)
-  VirtAddr dst_table_va = 1;            // PTE table currently locked in the child (1: none)
+  const bool bracket = cow && !env.inject.skip_fork_seqcount;  // skip_fork_seqcount: R13 broken
+  if (bracket) ++src_mm.write_protect_seq;  // odd: GUP-fast pins taken now will back off (I21)
+  // §4.4 (b): the increment must be visible before the first pin check reads page_count; on
+  // x86 the source PTL's locked cmpxchg, taken right after, is that full fence.
+  if (cow) env.port.full_fence();
+  VirtAddr dst_table_va = 1;  // PTE table currently locked in the child (1: none)
   PhysAddr dst_table = 0;
-  const bool ok = walk_pte_range(env, src_mm, vma.vm_start, vma.vm_end,
-                                 [&](PhysAddr src_ptep, VirtAddr va) {
+  int err = 0;
+  walk_pte_range(env, src_mm, vma.vm_start, vma.vm_end, [&](PhysAddr src_ptep, VirtAddr va) {
     PteVal pte;
     {
       PhaseScope scope(env.port, CostPhase::kPteUpdate);
       pte = env.port.read_pte(src_ptep);
     }
     if (x86::pte_none(pte)) return true;
-    if (!x86::pte_present(pte))
-      throw std::logic_error("copy_page_range: non-present entry (swap and migration entries arrive with issue 4)");
     const VirtAddr table_va = va & ~((VirtAddr{1} << x86::level_shift(2)) - 1);
     if (table_va != dst_table_va) {
       const std::optional<PhysAddr> table = pte_table_alloc(env, dst_mm, va);
-      if (!table) return false;
+      if (!table) {
+        err = -ENOMEM;
+        return false;
+      }
       env.charge(CostPhase::kPteUpdate, 2 * env.costs.ptl_cycles);  // both tables' PTLs
       dst_table = *table;
       dst_table_va = table_va;
     }
-    copy_present_pte(env, dst_mm, pte_offset(dst_table, va), src_ptep, pte, cow);
-    return true;
+    const ForkDst dst{dst_mm, pte_offset(dst_table, va), va};
+    if (is_swap_pte(pte)) {
+      copy_swap_pte(env, dst, src_ptep, pte);
+      return true;
+    }
+    err = copy_present_pte(env, src_mm, vma, dst, src_ptep, pte);
+    return err == 0;
   });
-  if (cow) ++src_mm.write_protect_seq;  // even again
-  return ok;
+  if (bracket) ++src_mm.write_protect_seq;  // even again
+  return err;
 }
 
 }  // namespace
@@ -76,19 +130,22 @@ bool copy_page_range(MmEnv& env, MmStruct& dst_mm, MmStruct& src_mm, const VmAre
 int dup_mmap(MmEnv& env, MmStruct& oldmm, MmStruct& mm) {
   int err = 0;
   for (const auto& [start, vma] : oldmm.mmap) {
+    if (vma.vm_flags & VM_DONTCOPY) continue;  // MADV_DONTFORK: the child has no mapping (B13)
     env.charge(CostPhase::kAlloc, env.costs.vma_copy_cycles);  // vm_area_dup + anon_vma_fork
-    mm.mmap.emplace(start, vma);
+    VmArea& child = mm.mmap.emplace(start, vma).first->second;
+    if (vma.vm_flags & VM_WIPEONFORK) {  // MADV_WIPEONFORK: the child starts empty (B14)
+      child.anon_vma = false;
+      continue;
+    }
     // An area without anon_vma has nothing but zero-page entries: the child refaults them (A09).
     if (!vma.anon_vma) continue;
-    if (!copy_page_range(env, mm, oldmm, vma)) {
-      err = -ENOMEM;
-      break;
-    }
+    err = copy_page_range(env, mm, oldmm, vma);
+    if (err) break;
   }
   // R3: the parent's entries were write-protected without per-entry flushes; no writable
   // translation may survive fork's return (race T1). Done on failure too: some entries may
   // already be write-protected.
-  flush_tlb_mm(env, oldmm);
+  if (!env.inject.skip_fork_flush) flush_tlb_mm(env, oldmm, FlushRule::kFork);
   return err;
 }
 

@@ -1,20 +1,21 @@
 // The Kernel facade: tasks and their mms, PCIDs, context switches, syscall and exception
 // entry/exit costs, and CONFIG_DEBUG_VM checks after every entry point. The memory-management
-// work itself is in memory.cpp (faults), fork.cpp, exit.cpp and mmap.cpp.
+// work itself is in memory.cpp (faults), fork.cpp, exit.cpp and mmap.cpp; kernel_ops.cpp holds
+// the entry points of munmap, mprotect, madvise, GUP and reclaim.
 #include "mmusim/mm/kernel.h"
 
 #include <cerrno>
-#include <map>
 #include <sstream>
 
 #include "exit.h"
 #include "fork.h"
 #include "invariants.h"
+#include "kernel_impl.h"
 #include "memory.h"
-#include "mm_env.h"
 #include "mmap.h"
-#include "pcid.h"
 #include "pgtable.h"
+#include "pte.h"
+#include "tlb.h"
 
 namespace mmusim::mm {
 namespace {
@@ -35,13 +36,6 @@ unsigned vm_flags_to_prot(unsigned long vm_flags) {
   return prot;
 }
 
-struct Task {
-  std::unique_ptr<MmStruct> mm;        // null once the task is dead
-  std::optional<Signal> killed_by;     // set when a fault killed it
-};
-
-constexpr CpuId kMaxCpus = 64;  // CpuMask width
-
 }  // namespace
 
 InvariantError::InvariantError(std::string operation, std::vector<InvariantViolation> violations)
@@ -49,125 +43,115 @@ InvariantError::InvariantError(std::string operation, std::vector<InvariantViola
       operation_(std::move(operation)),
       violations_(std::move(violations)) {}
 
-struct Kernel::Impl {
-  Impl(ArchPort& p, KernelConfig c, stats::Group& parent)
-      : port(p), config(std::move(c)), stats(parent), pages(p.nr_frames()) {
-    if (p.nr_frames() < 3) throw std::invalid_argument("Kernel: the port needs at least 3 frames");
-    zero_pfn = boot_alloc(PG_reserved);
-    swapper_pgd = boot_alloc(static_cast<PageFlag>(PG_reserved | PG_pgtable));
-  }
+Kernel::Impl::Impl(ArchPort& p, KernelConfig c, stats::Group& parent)
+    : port(p), config(std::move(c)), stats(parent), g(p.nr_frames(), config.swap_slots) {
+  if (p.nr_frames() < 3) throw std::invalid_argument("Kernel: the port needs at least 3 frames");
+  g.zero_pfn = boot_alloc(PG_reserved);
+  swapper_pgd = boot_alloc(static_cast<PageFlag>(PG_reserved | PG_pgtable));
+}
 
-  ArchPort& port;
-  KernelConfig config;
-  MmStats stats;
-  PageAllocator pages;
-  PcidAllocator pcids;
-  Pfn zero_pfn = 0;
-  Pfn swapper_pgd = 0;  // root with no user mappings, PCID 0: where a CPU goes when its task dies
-  std::map<Pid, Task> tasks;
-  std::map<CpuId, Pid> current;
-  Pid next_pid = 1;
+MmEnv Kernel::Impl::env(CpuId cpu) {
+  if (cpu >= kMaxCpus) throw std::invalid_argument("cpu id beyond the 64 of CpuMask");
+  return MmEnv(port, config, g, stats, cpu);
+}
 
-  MmEnv env(CpuId cpu) {
-    if (cpu >= kMaxCpus) throw std::invalid_argument("cpu id beyond the 64 of CpuMask");
-    return MmEnv{port, config.costs, config.test, pages, stats, zero_pfn, cpu};
-  }
+Pfn Kernel::Impl::boot_alloc(PageFlag flags) {
+  const Pfn pfn = *g.pages.alloc();
+  g.pages.page(pfn).flags = flags;
+  port.zero_frame(pfn);
+  return pfn;
+}
 
-  Pfn boot_alloc(PageFlag flags) {
-    const Pfn pfn = *pages.alloc();
-    pages.page(pfn).flags = flags;
-    port.zero_frame(pfn);
-    return pfn;
-  }
+MmStruct* Kernel::Impl::live_mm(Pid pid) {
+  auto it = tasks.find(pid);
+  return it == tasks.end() ? nullptr : it->second.mm.get();
+}
 
-  MmStruct* live_mm(Pid pid) {
-    auto it = tasks.find(pid);
-    return it == tasks.end() ? nullptr : it->second.mm.get();
-  }
-  const MmStruct* live_mm(Pid pid) const {
-    auto it = tasks.find(pid);
-    return it == tasks.end() ? nullptr : it->second.mm.get();
-  }
-  MmStruct& live_mm_or_throw(Pid pid, const char* op) {
-    MmStruct* mm = live_mm(pid);
-    if (!mm) throw std::invalid_argument(std::string(op) + ": no live process " + std::to_string(pid));
-    return *mm;
-  }
+const MmStruct* Kernel::Impl::live_mm(Pid pid) const {
+  auto it = tasks.find(pid);
+  return it == tasks.end() ? nullptr : it->second.mm.get();
+}
 
-  // mm_alloc + pgd_alloc + a PCID. nullptr when a frame or a PCID is lacking.
-  std::unique_ptr<MmStruct> mm_alloc(MmEnv& env) {
-    env.charge(CostPhase::kAlloc, config.costs.mm_create_cycles);
-    std::optional<Pfn> pgd = alloc_page(env);
-    if (!pgd) return nullptr;
-    {
-      PhaseScope scope(port, CostPhase::kAlloc);
-      port.zero_frame(*pgd);
+MmStruct& Kernel::Impl::live_mm_or_throw(Pid pid, const char* op) {
+  MmStruct* mm = live_mm(pid);
+  if (!mm) throw std::invalid_argument(std::string(op) + ": no live process " + std::to_string(pid));
+  return *mm;
+}
+
+MmStruct* Kernel::Impl::mm_by_id(std::uint64_t mm_id) {
+  auto it = g.mms.find(mm_id);
+  return it == g.mms.end() ? nullptr : it->second;
+}
+
+std::unique_ptr<MmStruct> Kernel::Impl::mm_alloc(MmEnv& env, std::uint64_t family) {
+  env.charge(CostPhase::kAlloc, config.costs.mm_create_cycles);
+  std::optional<Pfn> pgd = alloc_page(env);
+  if (!pgd) return nullptr;
+  {
+    PhaseScope scope(port, CostPhase::kAlloc);
+    port.zero_frame(*pgd);
+  }
+  g.pages.page(*pgd).set(PG_pgtable);
+  stats.pgtables_allocated.inc();
+  CpuMask stale;
+  std::optional<Pcid> pcid = pcids.alloc(stale);
+  if (!pcid) {
+    put_page(env, *pgd);
+    return nullptr;
+  }
+  if (!stale.empty()) {
+    // A PCID reused from a dead mm: drop whatever those CPUs still cache under it.
+    TlbFlush flush;
+    flush.pcid = *pcid;
+    flush.full = true;
+    stats.tlb_flush_full.inc();
+    stats.count_flush(FlushRule::kPcidReuse);
+    PhaseScope scope(port, CostPhase::kFlush);
+    port.flush_tlb(env.cpu, stale, flush);
+  }
+  auto mm = std::make_unique<MmStruct>();
+  mm->id = g.next_mm_id++;
+  mm->anon_vma_root = family ? family : mm->id;
+  mm->pgd = *pgd;
+  mm->pcid = *pcid;
+  return mm;
+}
+
+void Kernel::Impl::register_mm(Pid pid, MmStruct& mm) {
+  mm.pid = pid;
+  g.mms[mm.id] = &mm;
+}
+
+void Kernel::Impl::mm_free(MmEnv& env, Pid pid, std::unique_ptr<MmStruct> mm) {
+  for (auto it = current.begin(); it != current.end();) {
+    if (it->second != pid) {
+      ++it;
+      continue;
     }
-    pages.page(*pgd).set(PG_pgtable);
-    stats.pgtables_allocated.inc();
-    CpuMask stale;
-    std::optional<Pcid> pcid = pcids.alloc(stale);
-    if (!pcid) {
-      put_page(env, *pgd);
-      return nullptr;
-    }
-    if (!stale.empty()) {
-      // A PCID reused from a dead mm: drop whatever those CPUs still cache under it.
-      TlbFlush flush;
-      flush.pcid = *pcid;
-      flush.full = true;
-      stats.tlb_flush_full.inc();
-      PhaseScope scope(port, CostPhase::kFlush);
-      port.flush_tlb(env.cpu, stale, flush);
-    }
-    auto mm = std::make_unique<MmStruct>();
-    mm->pgd = *pgd;
-    mm->pcid = *pcid;
-    return mm;
+    PhaseScope scope(port, CostPhase::kExit);
+    port.write_cr3(it->first, pfn_to_phys(swapper_pgd), 0, /*noflush=*/true);
+    it = current.erase(it);
   }
+  g.mms.erase(mm->id);
+  tlb_remove_table(env, mm->pgd);  // GUP-fast may still be walking it (§4.4 (c))
+  pcids.release(mm->pcid, mm->cpumask);
+}
 
-  // Frees an mm already emptied by exit_mmap: CPUs still running it switch to swapper_pg_dir
-  // first, so no CR3 points to a freed root; then the pgd and the PCID are released.
-  void mm_free(MmEnv& env, Pid pid, std::unique_ptr<MmStruct> mm) {
-    for (auto it = current.begin(); it != current.end();) {
-      if (it->second != pid) {
-        ++it;
-        continue;
-      }
-      PhaseScope scope(port, CostPhase::kExit);
-      port.write_cr3(it->first, pfn_to_phys(swapper_pgd), 0, /*noflush=*/true);
-      it = current.erase(it);
-    }
-    put_page(env, mm->pgd);
-    pcids.release(mm->pcid, mm->cpumask);
-  }
+void Kernel::Impl::do_exit(MmEnv& env, Pid pid, std::optional<Signal> signal) {
+  Task& task = tasks.at(pid);
+  std::unique_ptr<MmStruct> mm = std::move(task.mm);
+  exit_mmap(env, *mm);
+  mm_free(env, pid, std::move(mm));
+  task.killed_by = signal;
+}
 
-  // The task's address space goes (exit, or a fatal signal).
-  void do_exit(MmEnv& env, Pid pid, std::optional<Signal> signal) {
-    Task& task = tasks.at(pid);
-    std::unique_ptr<MmStruct> mm = std::move(task.mm);
-    exit_mmap(env, *mm);
-    mm_free(env, pid, std::move(mm));
-    task.killed_by = signal;
-  }
+std::vector<InvariantViolation> Kernel::Impl::check() const { return check_mm_invariants(port, g); }
 
-  std::vector<InvariantViolation> check() const {
-    std::vector<MmRef> mms;
-    for (const auto& [pid, task] : tasks)
-      if (task.mm) mms.push_back({pid, task.mm.get()});
-    return check_mm_invariants(port, pages, zero_pfn, mms);
-  }
-
-  // CONFIG_DEBUG_VM: after each entry point.
-  void debug_vm(const char* operation) const {
-    if (!config.check_invariants) return;
-    std::vector<InvariantViolation> violations = check();
-    if (!violations.empty()) throw InvariantError(operation, std::move(violations));
-  }
-
-  void syscall_entry(MmEnv& env) { env.charge(CostPhase::kEntry, config.costs.syscall_entry_cycles); }
-  void syscall_exit(MmEnv& env) { env.charge(CostPhase::kExit, config.costs.syscall_exit_cycles); }
-};
+void Kernel::Impl::debug_vm(const char* operation) const {
+  if (!config.check_invariants) return;
+  std::vector<InvariantViolation> violations = check();
+  if (!violations.empty()) throw InvariantError(operation, std::move(violations));
+}
 
 Kernel::Kernel(ArchPort& port, KernelConfig config, stats::Group& parent)
     : impl_(std::make_unique<Impl>(port, std::move(config), parent)) {}
@@ -177,10 +161,11 @@ Kernel::~Kernel() = default;
 Pid Kernel::create_process(CpuId cpu) {
   MmEnv env = impl_->env(cpu);
   impl_->syscall_entry(env);
-  std::unique_ptr<MmStruct> mm = impl_->mm_alloc(env);
+  std::unique_ptr<MmStruct> mm = impl_->mm_alloc(env, /*family=*/0);
   impl_->syscall_exit(env);
   if (!mm) return -ENOMEM;
   const Pid pid = impl_->next_pid++;
+  impl_->register_mm(pid, *mm);
   impl_->tasks[pid].mm = std::move(mm);
   impl_->debug_vm("create_process");
   return pid;
@@ -211,6 +196,7 @@ std::optional<Pid> Kernel::current(CpuId cpu) const {
 
 long Kernel::mmap(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len, unsigned prot,
                   bool fixed) {
+  if (cpu >= kMaxCpus) return -EINVAL;
   MmStruct* mm = impl_->live_mm(pid);
   if (!mm) return -ESRCH;
   MmEnv env = impl_->env(cpu);
@@ -222,11 +208,12 @@ long Kernel::mmap(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len, unsigned
 }
 
 long Kernel::fork(CpuId cpu, Pid parent) {
+  if (cpu >= kMaxCpus) return -EINVAL;
   MmStruct* oldmm = impl_->live_mm(parent);
   if (!oldmm) return -ESRCH;
   MmEnv env = impl_->env(cpu);
   impl_->syscall_entry(env);
-  std::unique_ptr<MmStruct> mm = impl_->mm_alloc(env);
+  std::unique_ptr<MmStruct> mm = impl_->mm_alloc(env, oldmm->anon_vma_root);
   if (!mm) {
     impl_->syscall_exit(env);
     return -ENOMEM;
@@ -241,6 +228,7 @@ long Kernel::fork(CpuId cpu, Pid parent) {
     return err;
   }
   const Pid child = impl_->next_pid++;
+  impl_->register_mm(child, *mm);
   impl_->tasks[child].mm = std::move(mm);
   impl_->stats.forks.inc();
   impl_->syscall_exit(env);
@@ -263,7 +251,7 @@ FaultResult Kernel::handle_page_fault(CpuId cpu, VirtAddr va, std::uint32_t erro
   MmEnv env = impl_->env(cpu);
   env.charge(CostPhase::kEntry, impl_->config.costs.exception_entry_cycles);
   MmStruct& mm = *impl_->live_mm(*pid);
-  FaultResult result{do_user_addr_fault(env, mm, va, fault_flags_from_error_code(error_code))};
+  FaultResult result = do_user_addr_fault(env, mm, va, fault_flags_from_error_code(error_code));
   impl_->stats.count_fault(result.kind);
   if (result.kind == FaultKind::kSigsegv) result.signal = Signal::kSigsegv;
   if (result.kind == FaultKind::kOom) result.signal = Signal::kOomKill;
@@ -295,22 +283,24 @@ std::optional<x86::PteVal> Kernel::lookup_pte(Pid pid, VirtAddr va) const {
 
 std::vector<InvariantViolation> Kernel::check_invariants() const { return impl_->check(); }
 
-std::uint64_t Kernel::free_frames() const { return impl_->pages.nr_free(); }
+std::uint64_t Kernel::free_frames() const { return impl_->g.pages.nr_free(); }
 
 std::optional<PageInfo> Kernel::page_info(Pfn pfn) const {
-  if (!impl_->pages.in_use(pfn)) return std::nullopt;
-  const Page& page = impl_->pages.page(pfn);
+  if (!impl_->g.pages.in_use(pfn)) return std::nullopt;
+  const Page& page = impl_->g.pages.page(pfn);
   PageInfo info;
   info.refcount = page.refcount;
   info.mapcount = page.mapcount;
   info.anon = page.test(PG_anon);
   info.anon_exclusive = page.test(PG_anon_exclusive);
   info.pgtable = page.test(PG_pgtable);
-  info.zero_page = pfn == impl_->zero_pfn;
+  info.zero_page = pfn == impl_->g.zero_pfn;
+  info.swapcache = page.test(PG_swapcache);
+  info.maybe_pinned = page.maybe_pinned();
   return info;
 }
 
-Pfn Kernel::zero_pfn() const { return impl_->zero_pfn; }
+Pfn Kernel::zero_pfn() const { return impl_->g.zero_pfn; }
 
 std::optional<MmInfo> Kernel::mm_info(Pid pid) const {
   const MmStruct* mm = impl_->live_mm(pid);
@@ -323,8 +313,11 @@ std::optional<MmInfo> Kernel::mm_info(Pid pid) const {
   info.nr_ptes = mm->nr_ptes;
   info.nr_pgtables = mm->pgtables.size();
   info.write_protect_seq = mm->write_protect_seq;
+  info.rss_swap = mm->rss_swap;
+  info.has_pinned = mm->has_pinned;
   for (const auto& [start, vma] : mm->mmap)
-    info.vmas.push_back({vma.vm_start, vma.vm_end, vm_flags_to_prot(vma.vm_flags), vma.anon_vma});
+    info.vmas.push_back({vma.vm_start, vma.vm_end, vm_flags_to_prot(vma.vm_flags), vma.anon_vma,
+                         (vma.vm_flags & VM_DONTCOPY) != 0, (vma.vm_flags & VM_WIPEONFORK) != 0});
   return info;
 }
 

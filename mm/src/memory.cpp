@@ -1,4 +1,5 @@
-// Fault dispatch (§3.2), do_anonymous_page (§3.1), do_wp_page (§3.3), wp_page_copy (§3.4).
+// Fault dispatch (§3.2), do_anonymous_page (§3.1), do_wp_page (§3.3) with FAULT_FLAG_UNSHARE
+// (§3.5), wp_page_copy (§3.4). do_swap_page (§3.14) is in swap_memory.cpp.
 //
 // Every handler runs with mmap_lock held for read (the model runs one OS operation at a time).
 // "Take the PTL" is a charged step; entries are rechecked under it (B1).
@@ -6,61 +7,13 @@
 
 #include <stdexcept>
 
+#include "debug_vm.h"
 #include "pgtable.h"
+#include "swap.h"
 #include "tlb.h"
 
 namespace mmusim::mm {
 namespace {
-
-using x86::PteVal;
-
-// struct vm_fault: one fault being handled.
-struct VmFault {
-  MmStruct& mm;
-  VmArea& vma;
-  VirtAddr address;  // page aligned
-  unsigned flags;
-  PhysAddr ptep = 0;    // the PTE slot
-  PteVal orig_pte = 0;  // snapshot taken before the PTL (B1)
-
-  bool write() const { return (flags & FAULT_FLAG_WRITE) != 0; }
-};
-
-// NX unless the VMA may execute.
-PteVal vma_nx(const VmArea& vma) { return (vma.vm_flags & VM_EXEC) ? 0 : x86::kNx; }
-
-// mk_pte + pte_mkyoung + pte_mkdirty + maybe_mkwrite: the entry of a page just made writable.
-PteVal mk_anon_write_pte(Pfn pfn, const VmArea& vma) {
-  PteVal flags = x86::kPresent | x86::kUser | x86::kAccessed | x86::kDirty | vma_nx(vma);
-  if (vma.vm_flags & VM_WRITE) flags |= x86::kRw;
-  return x86::pfn_pte(pfn, flags);
-}
-
-PteVal read_pte(MmEnv& env, PhysAddr ptep) {
-  PhaseScope scope(env.port, CostPhase::kPteUpdate);
-  return env.port.read_pte(ptep);
-}
-
-void set_pte(MmEnv& env, PhysAddr ptep, PteVal value) {
-  PhaseScope scope(env.port, CostPhase::kPteUpdate);
-  env.port.write_pte(ptep, value);
-}
-
-// B1: take the PTL and check that the entry is still the snapshot the decision was made on.
-bool pte_same_locked(MmEnv& env, const VmFault& vmf) {
-  env.charge(CostPhase::kPteUpdate, env.costs.ptl_cycles);
-  return read_pte(env, vmf.ptep) == vmf.orig_pte;
-}
-
-// ptep_clear_flush: the entry becomes none and every CPU of mm_cpumask has dropped its
-// translation before this returns (R1, first half of break-before-make).
-void ptep_clear_flush(MmEnv& env, VmFault& vmf) {
-  {
-    PhaseScope scope(env.port, CostPhase::kPteUpdate);
-    env.port.xchg_pte(vmf.ptep, 0);
-  }
-  flush_tlb_page(env, vmf.mm, vmf.address);
-}
 
 // access_error: may this VMA be accessed this way at all?
 bool access_error(const VmArea& vma, unsigned flags) {
@@ -70,13 +23,18 @@ bool access_error(const VmArea& vma, unsigned flags) {
   return !(vma.vm_flags & (VM_READ | VM_WRITE | VM_EXEC));
 }
 
-// §3.1 do_anonymous_page. Pre: entry none. Post: read -> zero page R/O special (no anon_vma, no
-// struct-page accounting); write -> new zeroed exclusive page, refcount 1, mapcount 1, writable.
-// No flush: none -> present needs none.
+// mk_pte + pte_mkdirty + maybe_mkwrite: the entry of a page just made writable by a write fault.
+PteVal mk_anon_write_pte(Pfn pfn, const VmArea& vma) {
+  return maybe_mkwrite(pte_mkdirty(mk_pte(pfn, vma.vm_flags)), vma.vm_flags);
+}
+
+// §3.1 do_anonymous_page. Pre: entry none. Post: read (or unshare, which counts as a read) ->
+// zero page R/O special (no anon_vma, no struct-page accounting); write -> new zeroed exclusive
+// page, refcount 1, mapcount 1, writable and dirty if VM_WRITE (a FOLL_FORCE write into a
+// read-only area gets it R/O and clean). No flush: none -> present needs none.
 FaultKind do_anonymous_page(MmEnv& env, VmFault& vmf) {
   if (!vmf.write()) {
-    const PteVal entry = x86::pfn_pte(env.zero_pfn, x86::kPresent | x86::kUser | x86::kAccessed |
-                                                        x86::kSoftSpecial | vma_nx(vmf.vma));
+    const PteVal entry = mk_pte(env.zero_pfn, vmf.vma.vm_flags) | x86::kSoftSpecial;
     if (!pte_same_locked(env, vmf)) return FaultKind::kSpurious;
     set_pte(env, vmf.ptep, entry);
     return FaultKind::kZeroPage;
@@ -88,27 +46,54 @@ FaultKind do_anonymous_page(MmEnv& env, VmFault& vmf) {
     put_page(env, *page);
     return FaultKind::kSpurious;
   }
+  PteVal entry = mk_pte(*page, vmf.vma.vm_flags);
+  if (vmf.vma.vm_flags & VM_WRITE) entry = pte_mkdirty(entry) | x86::kRw;
   ++vmf.mm.rss_anon;
-  page_add_new_anon_rmap(env, *page);  // EXCL := 1 (I8a)
-  set_pte(env, vmf.ptep, mk_anon_write_pte(*page, vmf.vma));
+  page_add_new_anon_rmap(env, *page, vmf.mm, vmf.address);  // EXCL := 1 (I8a)
+  set_pte(env, vmf.ptep, entry);
   return FaultKind::kMissing;
 }
 
 // wp_page_reuse: same pfn made young, dirty and writable (R7: an upgrade, no remote flush; other
-// CPUs' stale R/O entries take a spurious fault). Pre: PTL held; the page is exclusive, except
-// under TestSwitches::break_cow, which is exactly the I1 violation that switch stands for.
+// CPUs' stale R/O entries take a spurious fault). Pre: PTL held; WRITE; the page is exclusive,
+// except under the break_cow injection, which is exactly the I1 violation it stands for. A stale
+// uffd-wp bit goes (no VMA is uffd-wp registered in this model, so no userfault is due; I18).
 FaultKind wp_page_reuse(MmEnv& env, VmFault& vmf) {
   env.charge(CostPhase::kPteUpdate, env.costs.ptl_cycles);
-  PteVal entry = vmf.orig_pte | x86::kAccessed | x86::kDirty;
-  if (vmf.vma.vm_flags & VM_WRITE) entry |= x86::kRw;
+  PteVal entry = pte_mkdirty(vmf.orig_pte | x86::kAccessed) & ~x86::kSoftUffdWp;
+  entry = maybe_mkwrite(entry, vmf.vma.vm_flags);
   set_pte(env, vmf.ptep, entry);  // ptep_set_access_flags
   return FaultKind::kWpReuse;
 }
 
+// ptep_clear_flush: the entry becomes none and every CPU of mm_cpumask has dropped its
+// translation before this returns (R1, first half of break-before-make).
+void ptep_clear_flush(MmEnv& env, VmFault& vmf) {
+  ptep_get_and_clear(env, vmf.ptep, vmf.orig_pte);
+  flush_tlb_page(env, vmf.mm, vmf.address, FlushRule::kCow);
+}
+
+// The old page's mapping goes: mapcount, then the mapping's and do_wp_page's references; an
+// unmapped swap-cache copy is dropped with it (free_swap_cache).
+void wp_page_release_old(MmEnv& env, Pfn old) {
+  page_remove_rmap(env, old);
+  put_page(env, old);  // the reference of the mapping just removed
+  free_swap_cache(env, old);
+  put_page(env, old);  // do_wp_page's temporary reference
+}
+
+// The entry of the new page: WRITE -> dirty, writable if VM_WRITE; UNSHARE -> R/O and clean,
+// with the old entry's soft-dirty and uffd-wp bits (I17, I18, §6.3 D3).
+PteVal wp_page_copy_entry(const VmFault& vmf, Pfn page) {
+  if (!vmf.unshare()) return mk_anon_write_pte(page, vmf.vma);
+  return mk_pte(page, vmf.vma.vm_flags) |
+         (vmf.orig_pte & (x86::kSoftSoftDirty | x86::kSoftUffdWp));
+}
+
 // §3.4 wp_page_copy. Pre: `old` is the anonymous page mapped by orig_pte with a reference taken
-// by do_wp_page, or nullopt for the zero page. Post: a new exclusive page, writable and dirty,
-// replaced the old one with break-before-make; the old page's mapcount and references were
-// dropped after the flush.
+// by do_wp_page, or nullopt for the zero page. Post: a new exclusive page replaced the old one
+// with break-before-make (R1); the old page's mapcount and references were dropped after the
+// flush (R2). The new entry is writable only for WRITE (I17).
 FaultKind wp_page_copy(MmEnv& env, VmFault& vmf, std::optional<Pfn> old) {
   std::optional<Pfn> page;
   if (old) {
@@ -127,74 +112,103 @@ FaultKind wp_page_copy(MmEnv& env, VmFault& vmf, std::optional<Pfn> old) {
     return page ? FaultKind::kSpurious : FaultKind::kOom;
   }
   if (!old) ++vmf.mm.rss_anon;  // the zero page was not counted
+  const PteVal entry = wp_page_copy_entry(vmf, *page);
+  vm_bug_on(env, vmf.unshare() && x86::pte_write(entry), "wp_page_copy", "I17", vmf.mm.pid,
+            vmf.address, *page, "an unshare copy must never be mapped writable");
+  // early_cow_unmap: R2 broken, the old page looks unshared while stale translations remain.
+  if (old && env.inject.early_cow_unmap) wp_page_release_old(env, *old);
   // R1: clear and complete the shootdown before the new pfn becomes visible, so no CPU can hold
   // translations to the old and the new page at the same time.
-  ptep_clear_flush(env, vmf);
-  page_add_new_anon_rmap(env, *page);
-  set_pte(env, vmf.ptep, mk_anon_write_pte(*page, vmf.vma));
-  if (old) {
-    // R2: only now, after the flush, may another sharer see the lower counts and reuse the old
-    // page; earlier, a stale translation here could still read what it writes (race T2).
-    page_remove_rmap(env, *old);
-    put_page(env, *old);  // the reference of the mapping just removed
-    put_page(env, *old);  // do_wp_page's temporary reference
-    return FaultKind::kWpCopy;
-  }
-  return FaultKind::kWpZero;
+  if (!env.inject.skip_cow_flush) ptep_clear_flush(env, vmf);
+  page_add_new_anon_rmap(env, *page, vmf.mm, vmf.address);
+  set_pte(env, vmf.ptep, entry);
+  // R2: only now, after the flush, may another sharer see the lower counts and reuse the old
+  // page; earlier, a stale translation here could still read what it writes (race T2).
+  if (old && !env.inject.early_cow_unmap) wp_page_release_old(env, *old);
+  if (vmf.unshare()) return FaultKind::kUnshareCopy;
+  return old ? FaultKind::kWpCopy : FaultKind::kWpZero;
 }
 
-// May a write fault keep this anonymous page (wp_can_reuse_anon_folio, I14)?
+// Can a write or unshare fault keep this possibly-shared anonymous page (I14)? Pre: PTL held,
+// the page not PG_anon_exclusive. Marks it exclusive when it can.
 bool wp_can_reuse_anon_page(MmEnv& env, Pfn pfn) {
   const Page& page = env.pages.page(pfn);
-  // An exclusive page belongs to this mapping alone: always reuse (§0.5 item 2).
-  if (page.test(PG_anon_exclusive)) return true;
-  // Another reference (another mapping, a transient reference) means it may be shared: copy.
-  // Without a swap cache or LRU batches this filter is also the authoritative check.
+  // Hint, no correctness role: a count above what the swap cache explains cannot drop to 1
+  // under the page lock, so copy without taking it.
+  const std::uint32_t swapcache = page.test(PG_swapcache) ? 1 : 0;
+  if (page.refcount > 1 + swapcache) return false;
+  // Authoritative, under the page lock (seed 002): drop the swap cache's copy if no swap entry
+  // needs it any more, then only this mapping may hold a reference.
+  if (swapcache) try_to_free_swap(env, pfn);
   if (page.refcount != 1) return false;
-  // count == 1: nobody else can reach it; it becomes exclusive again.
-  page_move_anon_rmap(env, pfn);
+  page_move_anon_rmap(env, pfn);  // EXCL := 1 (I8c)
   return true;
 }
 
-// §3.3 do_wp_page: write to a present, read-only entry. Routes to reuse or copy.
-FaultKind do_wp_page(MmEnv& env, VmFault& vmf) {
-  // vm_normal_page: a special entry has no struct page; the only one here is the zero page.
-  if (x86::pte_special(vmf.orig_pte)) return wp_page_copy(env, vmf, std::nullopt);
-  const Pfn pfn = x86::pte_pfn(vmf.orig_pte);
-  if (!env.pages.page(pfn).test(PG_anon))
-    throw std::logic_error("do_wp_page: present user entry maps a non-anonymous page");
-  if (wp_can_reuse_anon_page(env, pfn)) return wp_page_reuse(env, vmf);
-  if (env.test.break_cow) return wp_page_reuse(env, vmf);  // deliberate missed COW (I5)
-  get_page(env, pfn);  // keep the old page alive while it is copied
-  return wp_page_copy(env, vmf, pfn);
+// FAULT_FLAG_UNSHARE on a page that is (now) exclusive: the entry stays R/O and clean (I17).
+FaultKind wp_unshare_done(bool marked) {
+  return marked ? FaultKind::kUnshareMark : FaultKind::kSpurious;  // UN-mark / UN-noop
 }
 
 // §3.2 handle_pte_fault.
-FaultKind handle_pte_fault(MmEnv& env, VmFault& vmf) {
-  if (x86::pte_none(vmf.orig_pte)) return do_anonymous_page(env, vmf);
-  if (!x86::pte_present(vmf.orig_pte))
-    throw std::logic_error("handle_pte_fault: non-present entry (swap and migration entries arrive with issue 4)");
-  if (vmf.write() && !x86::pte_write(vmf.orig_pte)) return do_wp_page(env, vmf);
+FaultResult handle_pte_fault(MmEnv& env, VmFault& vmf) {
+  if (x86::pte_none(vmf.orig_pte)) return {do_anonymous_page(env, vmf)};
+  if (is_swap_pte(vmf.orig_pte)) return do_swap_page(env, vmf);
+  // A PROT_NONE entry is reached only by GUP with FOLL_FORCE (user accesses fail access_error):
+  // a write or unshare goes through do_wp_page like any R/O entry, keeping PAGE_NONE.
+  if ((vmf.write() || vmf.unshare()) && !x86::pte_write(vmf.orig_pte))
+    return {do_wp_page(env, vmf)};
+  if (pte_protnone(vmf.orig_pte)) return {FaultKind::kSpurious};
+  if (vmf.unshare()) return {FaultKind::kSpurious};  // writable implies exclusive (I1)
   // The entry already permits the access (R7): set young/dirty if needed; nothing is flushed (on
   // x86, delivering the #PF already dropped the faulting VA's stale translation).
   PteVal entry = vmf.orig_pte | x86::kAccessed;
-  if (vmf.write()) entry |= x86::kDirty;
+  if (vmf.write()) entry = pte_mkdirty(entry);
   if (entry != vmf.orig_pte && pte_same_locked(env, vmf)) set_pte(env, vmf.ptep, entry);
-  return FaultKind::kSpurious;
-}
-
-// §3.2 handle_mm_fault: reach (or build) the PTE table, snapshot the entry, dispatch.
-FaultKind handle_mm_fault(MmEnv& env, MmStruct& mm, VmArea& vma, VirtAddr address,
-                          unsigned flags) {
-  const std::optional<PhysAddr> table = pte_table_alloc(env, mm, address);
-  if (!table) return FaultKind::kOom;
-  VmFault vmf{mm, vma, address, flags};
-  vmf.ptep = pte_offset(*table, address);
-  vmf.orig_pte = read_pte(env, vmf.ptep);
-  return handle_pte_fault(env, vmf);
+  return {FaultKind::kSpurious};
 }
 
 }  // namespace
+
+PteVal read_pte(MmEnv& env, PhysAddr ptep) {
+  PhaseScope scope(env.port, CostPhase::kPteUpdate);
+  return env.port.read_pte(ptep);
+}
+
+void set_pte(MmEnv& env, PhysAddr ptep, PteVal value) {
+  PhaseScope scope(env.port, CostPhase::kPteUpdate);
+  env.port.write_pte(ptep, value);
+}
+
+bool pte_same_locked(MmEnv& env, const VmFault& vmf) {
+  env.charge(CostPhase::kPteUpdate, env.costs.ptl_cycles);
+  return read_pte(env, vmf.ptep) == vmf.orig_pte;
+}
+
+// §3.3 do_wp_page: a present, read-only entry and WRITE xor UNSHARE. Routes to reuse (or, for
+// UNSHARE, to UN-noop / UN-mark) or to copy.
+FaultKind do_wp_page(MmEnv& env, VmFault& vmf) {
+  const bool unshare = vmf.unshare();
+  if (unshare == vmf.write()) throw std::logic_error("do_wp_page: needs WRITE xor UNSHARE (§3.24)");
+  // vm_normal_page: a special entry has no struct page; the only one here is the zero page,
+  // which is not anonymous: nothing to unshare (L4), a write copies it.
+  if (x86::pte_special(vmf.orig_pte)) {
+    if (unshare) return FaultKind::kSpurious;
+    return wp_page_copy(env, vmf, std::nullopt);
+  }
+  const Pfn pfn = x86::pte_pfn(vmf.orig_pte);
+  if (!env.pages.page(pfn).test(PG_anon))
+    throw std::logic_error("do_wp_page: present user entry maps a non-anonymous page");
+  // §0.5 item 2: an exclusive page belongs to this mapping alone and is always reused; this is
+  // what keeps pinned pages in place across mprotect and other write-protections.
+  if (env.pages.page(pfn).test(PG_anon_exclusive))
+    return unshare ? wp_unshare_done(false) : wp_page_reuse(env, vmf);
+  if (wp_can_reuse_anon_page(env, pfn))
+    return unshare ? wp_unshare_done(true) : wp_page_reuse(env, vmf);
+  if (env.inject.break_cow && !unshare) return wp_page_reuse(env, vmf);  // missed COW (I5)
+  get_page(env, pfn);  // keep the old page alive while it is copied
+  return wp_page_copy(env, vmf, pfn);
+}
 
 unsigned fault_flags_from_error_code(std::uint32_t error_code) {
   unsigned flags = 0;
@@ -203,14 +217,21 @@ unsigned fault_flags_from_error_code(std::uint32_t error_code) {
   return flags;
 }
 
-FaultKind do_user_addr_fault(MmEnv& env, MmStruct& mm, VirtAddr address, unsigned flags) {
+FaultResult handle_mm_fault(MmEnv& env, MmStruct& mm, VmArea& vma, VirtAddr address,
+                            unsigned flags) {
+  const std::optional<PhysAddr> table = pte_table_alloc(env, mm, address);
+  if (!table) return {FaultKind::kOom};
+  VmFault vmf{mm, vma, address, flags};
+  vmf.ptep = pte_offset(*table, address);
+  vmf.orig_pte = read_pte(env, vmf.ptep);
+  return handle_pte_fault(env, vmf);
+}
+
+FaultResult do_user_addr_fault(MmEnv& env, MmStruct& mm, VirtAddr address, unsigned flags) {
   address = page_align_down(address);
-  VmArea* vma;
-  {
-    env.charge(CostPhase::kVmaLookup, env.costs.vma_lookup_cycles);
-    vma = address < x86::kUserVaEnd ? mm.find_vma(address) : nullptr;
-    if (!vma || access_error(*vma, flags)) return FaultKind::kSigsegv;
-  }
+  env.charge(CostPhase::kVmaLookup, env.costs.vma_lookup_cycles);
+  VmArea* vma = address < x86::kUserVaEnd ? mm.find_vma(address) : nullptr;
+  if (!vma || access_error(*vma, flags)) return {FaultKind::kSigsegv};
   return handle_mm_fault(env, mm, *vma, address, flags);
 }
 

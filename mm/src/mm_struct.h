@@ -12,17 +12,24 @@
 namespace mmusim::mm {
 
 struct MmStruct {
-  Pfn pgd = 0;       // root table (PML4) frame
-  Pcid pcid = 0;     // 1..4095, unique among live mms
+  std::uint64_t id = 0;  // unique over the run, never reused (pins and rmap name mms by it)
+  int pid = -1;          // owner; -1 while fork builds it
+  Pfn pgd = 0;           // root table (PML4) frame
+  Pcid pcid = 0;         // 1..4095, unique among live mms
   // CPUs that may cache translations of this mm: every CPU that ever ran it. Bits are never
   // cleared while the mm lives, because CR3 writes keep the PCID's entries (noflush), so a CPU
   // that switched away still holds them and must receive this mm's flushes.
   CpuMask cpumask;
   std::map<VirtAddr, VmArea> mmap;  // VMAs keyed by vm_start, non-overlapping
+  // The anon_vma family (root anon_vma): shared by a process and the children it forks, so the
+  // rmap walk of an anonymous page visits exactly the mms that may map it.
+  std::uint64_t anon_vma_root = 0;
   std::uint64_t write_protect_seq = 0;  // odd while fork copies a COW mapping (B3, I21)
+  bool has_pinned = false;              // MMF_HAS_PINNED: a FOLL_PIN was attempted (I16, sticky)
   std::uint64_t rss_anon = 0;           // MM_ANONPAGES: anonymous pages mapped
+  std::uint64_t rss_swap = 0;           // MM_SWAPENTS: swap entries
   std::uint64_t nr_ptes = 0;            // PTE (level-1) tables
-  std::vector<Pfn> pgtables;            // every table frame below the pgd, freed at exit
+  std::vector<Pfn> pgtables;            // every table frame below the pgd
 
   // find_vma restricted to areas containing `va`: nullptr when none does.
   VmArea* find_vma(VirtAddr va) {
@@ -31,6 +38,7 @@ struct MmStruct {
     --it;
     return it->second.contains(va) ? &it->second : nullptr;
   }
+  const VmArea* find_vma(VirtAddr va) const { return const_cast<MmStruct*>(this)->find_vma(va); }
 };
 
 }  // namespace mmusim::mm

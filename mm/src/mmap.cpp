@@ -1,9 +1,11 @@
 #include "mmap.h"
 
 #include <cerrno>
-#include <vector>
+#include <iterator>
 
 #include "exit.h"
+#include "pgtable.h"
+#include "tlb.h"
 
 namespace mmusim::mm {
 namespace {
@@ -42,30 +44,61 @@ VirtAddr get_unmapped_area(const MmStruct& mm, VirtAddr hint, std::uint64_t len)
 
 }  // namespace
 
+void split_vma(MmEnv& env, MmStruct& mm, VirtAddr addr) {
+  VmArea* vma = mm.find_vma(addr);
+  if (!vma || vma->vm_start == addr) return;
+  env.charge(CostPhase::kAlloc, env.costs.vma_split_cycles);
+  VmArea tail = *vma;
+  tail.vm_start = addr;
+  vma->vm_end = addr;
+  mm.mmap.emplace(addr, tail);
+}
+
+void vma_merge_range(MmEnv& env, MmStruct& mm, VirtAddr start, VirtAddr end) {
+  // From the area before the range (it may end exactly at `start`), or the first in it.
+  auto it = mm.mmap.lower_bound(start);
+  if (it != mm.mmap.begin()) --it;
+  while (it != mm.mmap.end() && it->second.vm_start <= end) {
+    auto next = std::next(it);
+    if (next == mm.mmap.end()) break;
+    VmArea& prev = it->second;
+    const VmArea& area = next->second;
+    if (prev.vm_end != area.vm_start || prev.vm_flags != area.vm_flags) {
+      it = next;
+      continue;
+    }
+    // Both areas' pages belong to this mm's one anon_vma family, so any anon_vma state merges.
+    env.charge(CostPhase::kAlloc, env.costs.vma_merge_cycles);
+    prev.vm_end = area.vm_end;
+    prev.anon_vma = prev.anon_vma || area.anon_vma;
+    mm.mmap.erase(next);
+  }
+}
+
 void do_munmap(MmEnv& env, MmStruct& mm, VirtAddr start, std::uint64_t len) {
   const VirtAddr end = start + len;
-  zap_page_range(env, mm, start, end);
-  std::vector<VmArea> overlapped;
-  for (auto it = mm.mmap.begin(); it != mm.mmap.end();) {
-    if (it->second.vm_end > start && it->second.vm_start < end) {
-      overlapped.push_back(it->second);
-      it = mm.mmap.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  for (const VmArea& vma : overlapped) {  // __split_vma: keep what lies outside the range
-    if (vma.vm_start < start) {
-      VmArea head = vma;
-      head.vm_end = start;
-      mm.mmap.emplace(head.vm_start, head);
-    }
-    if (vma.vm_end > end) {
-      VmArea tail = vma;
-      tail.vm_start = end;
-      mm.mmap.emplace(tail.vm_start, tail);
-    }
-  }
+  // detach_vmas_to_be_unmapped: split at the edges, drop what lies inside.
+  split_vma(env, mm, start);
+  split_vma(env, mm, end);
+  for (auto it = mm.mmap.lower_bound(start); it != mm.mmap.end() && it->second.vm_start < end;)
+    it = mm.mmap.erase(it);
+  // unmap_region: zap, detach tables no VMA needs, then one flush before anything is freed.
+  MmuGather tlb{mm, /*fullmm=*/false};
+  unmap_page_range(env, tlb, start, end);
+  free_pgd_range(env, tlb, start, end);
+  tlb_finish_mmu(env, tlb);
+}
+
+long sys_munmap(MmEnv& env, MmStruct& mm, VirtAddr start, std::uint64_t len) {
+  if ((start & ~kPageMask) != 0 || len == 0 || start >= x86::kUserVaEnd ||
+      len > x86::kUserVaEnd - start)
+    return -EINVAL;
+  len = (len + kPageSize - 1) & kPageMask;
+  if (len > x86::kUserVaEnd - start) return -EINVAL;
+  env.charge(CostPhase::kVmaLookup, env.costs.vma_lookup_cycles);
+  do_munmap(env, mm, start, len);
+  env.stats.munmaps.inc();
+  return 0;
 }
 
 long do_mmap(MmEnv& env, MmStruct& mm, VirtAddr addr, std::uint64_t len, unsigned prot,

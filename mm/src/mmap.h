@@ -1,4 +1,5 @@
-// Private anonymous mmap and the unmapping MAP_FIXED implies (mm/mmap.c).
+// Private anonymous mmap, munmap, and the VMA split/merge they and mprotect/madvise use
+// (mm/mmap.c).
 #pragma once
 
 #include <cstdint>
@@ -19,8 +20,20 @@ inline constexpr VirtAddr kMmapMinAddr = 0x10000;
 long do_mmap(MmEnv& env, MmStruct& mm, VirtAddr addr, std::uint64_t len, unsigned prot,
              bool fixed);
 
-// Unmaps [start, start + len) (page aligned): zaps the entries (flush before free, R6) and trims
-// or splits the VMAs it overlaps.
+// The munmap syscall's checks, then do_munmap: 0 or -EINVAL.
+long sys_munmap(MmEnv& env, MmStruct& mm, VirtAddr start, std::uint64_t len);
+
+// Unmaps [start, start + len) (page aligned): removes or trims the VMAs it overlaps, zaps the
+// entries, detaches the page tables no VMA covers any more, flushes, then frees pages and tables
+// (R6, R11).
 void do_munmap(MmEnv& env, MmStruct& mm, VirtAddr start, std::uint64_t len);
+
+// __split_vma: the VMA strictly containing `addr` becomes two areas meeting at `addr`. No-op when
+// `addr` is a VMA boundary or unmapped.
+void split_vma(MmEnv& env, MmStruct& mm, VirtAddr addr);
+
+// vma_merge for the areas overlapping [start, end] (end inclusive, so the area after the range
+// is considered): each area absorbs its successor when they touch and have the same flags.
+void vma_merge_range(MmEnv& env, MmStruct& mm, VirtAddr start, VirtAddr end);
 
 }  // namespace mmusim::mm

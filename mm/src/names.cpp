@@ -14,6 +14,9 @@ const char* fault_kind_name(FaultKind kind) {
     case FaultKind::kSpurious: return "spurious";
     case FaultKind::kSigsegv: return "sigsegv";
     case FaultKind::kOom: return "oom";
+    case FaultKind::kUnshareMark: return "unshare_mark";
+    case FaultKind::kUnshareCopy: return "unshare_copy";
+    case FaultKind::kSwapIn: return "swap_in";
   }
   return "unknown";
 }

@@ -13,6 +13,7 @@
 namespace mmusim::mm {
 
 struct MmEnv;
+struct MmStruct;
 
 // Page flags (the kernel's PG_* bits this model needs).
 enum PageFlag : std::uint32_t {
@@ -21,16 +22,28 @@ enum PageFlag : std::uint32_t {
   PG_anon_exclusive = 1u << 2,  // §1.1.2: only this mapping may reach the page; cleared on free
   PG_pgtable = 1u << 3,         // holds a page table (PageTable)
   PG_reserved = 1u << 4,        // never freed: the shared zero page, swapper_pg_dir
+  PG_swapcache = 1u << 5,       // in the swap cache under Page::swap_slot (§1.1)
+  PG_dirty = 1u << 6,           // newer than its swap slot: must be written before it is freed
 };
 
+// GUP_PIN_COUNTING_BIAS: a FOLL_PIN on an order-0 page adds this to page_count (§1.1.1).
+inline constexpr std::uint32_t kGupPinCountingBias = 1024;
+
 struct Page {
-  std::uint32_t refcount = 0;  // page_count (§1.1.1): one per mapping plus transient references
+  std::uint32_t refcount = 0;  // page_count (§1.1.1): mappings, swap cache, pins, gets
   std::uint32_t mapcount = 0;  // number of PTEs mapping the page (unbiased, unlike Linux)
   std::uint32_t flags = 0;
+  std::uint64_t swap_slot = 0;  // page->private: the swap offset while PG_swapcache
+  // Anon rmap (page->mapping, page->index): the anon_vma family of the mm that created the page
+  // and the address it is mapped at in every mm of that family (no mremap in this model).
+  std::uint64_t anon_vma = 0;
+  VirtAddr index = 0;
 
   bool test(PageFlag flag) const { return (flags & flag) != 0; }
   void set(PageFlag flag) { flags |= flag; }
   void clear(PageFlag flag) { flags &= ~static_cast<std::uint32_t>(flag); }
+  // page_maybe_dma_pinned for order-0 pages: false positives possible, no false negatives (I15).
+  bool maybe_pinned() const { return refcount >= kGupPinCountingBias; }
 };
 
 // Deterministic frame allocator: frames never handed out are taken in ascending order, freed
@@ -65,12 +78,24 @@ std::optional<Pfn> alloc_page(MmEnv& env);
 std::optional<Pfn> alloc_zeroed_user_page(MmEnv& env);
 void get_page(MmEnv& env, Pfn pfn);
 void put_page(MmEnv& env, Pfn pfn);
+// Drops `nr` references at once (unpin of a FOLL_PIN: GUP_PIN_COUNTING_BIAS).
+void put_page_refs(MmEnv& env, Pfn pfn, std::uint32_t nr);
 
-// Anon rmap primitives (§1.8). The caller holds the PTL of the entry concerned.
-void page_add_new_anon_rmap(MmEnv& env, Pfn pfn);
+// Anon rmap primitives (§1.8, rmap.cpp). The caller holds the PTL of the entry concerned.
+// A fresh page, visible to nobody else, becomes `mm`'s exclusive page at `address` (I8a).
+void page_add_new_anon_rmap(MmEnv& env, Pfn pfn, const MmStruct& mm, VirtAddr address);
+// One more mapping of an existing page (swap-in, swapoff). `exclusive` (RMAP_EXCLUSIVE) only on
+// its first mapping (I8b); a page without PG_anon (read past the swap cache) becomes `mm`'s.
+void page_add_anon_rmap(MmEnv& env, Pfn pfn, const MmStruct& mm, VirtAddr address,
+                        bool exclusive);
+// The caller proved count == 1 (I14); the page becomes exclusive again (I8c).
 void page_move_anon_rmap(MmEnv& env, Pfn pfn);
-// Fork only, seq(src) odd. Without pins (this issue) it never fails: EXCL := 0, mapcount++.
-void page_try_dup_anon_rmap(MmEnv& env, Pfn pfn);
+// Fork only, seq(src) odd (B3). Fails, changing nothing, for an exclusive page that may be
+// pinned in an mm with MMF_HAS_PINNED; else EXCL := 0 and mapcount++ (I8e).
+bool page_try_dup_anon_rmap(MmEnv& env, Pfn pfn, const MmStruct& src_mm);
+// Everyone but fork, after the entry was cleared and the flush completed (B2, R4). Fails for a
+// maybe-pinned page; else EXCL := 0 (I8f).
+bool page_try_share_anon_rmap(MmEnv& env, Pfn pfn);
 void page_remove_rmap(MmEnv& env, Pfn pfn);
 
 }  // namespace mmusim::mm

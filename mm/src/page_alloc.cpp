@@ -1,4 +1,4 @@
-// Frame allocator, page references and the anon rmap primitives (mm-semantics.md §1.1, §1.8).
+// Frame allocator and page references (mm-semantics.md §1.1, §1.1.1).
 #include <stdexcept>
 
 #include "mm_env.h"
@@ -60,6 +60,8 @@ void put_page(MmEnv& env, Pfn pfn) {
   if (--p.refcount > 0) return;
   // I13: the mapcount was dropped before the last reference.
   if (p.mapcount != 0) throw std::logic_error("last reference dropped while still mapped (I13)");
+  // The swap cache holds a reference of its own: a page in it cannot reach 0.
+  if (p.test(PG_swapcache)) throw std::logic_error("last reference dropped while in the swap cache");
   const bool pgtable = p.test(PG_pgtable);
   env.charge(CostPhase::kAlloc, env.costs.page_free_cycles);
   env.pages.free(pfn);
@@ -67,38 +69,12 @@ void put_page(MmEnv& env, Pfn pfn) {
   if (pgtable) env.stats.pgtables_freed.inc();
 }
 
-// §1.8: a fresh page, visible to nobody else, becomes this mapping's exclusive page.
-void page_add_new_anon_rmap(MmEnv& env, Pfn pfn) {
+void put_page_refs(MmEnv& env, Pfn pfn, std::uint32_t nr) {
   Page& p = env.pages.page(pfn);
-  env.charge(CostPhase::kPteUpdate, env.costs.rmap_cycles);
-  p.set(PG_anon);
-  p.set(PG_anon_exclusive);  // I8(a)
-  p.mapcount = 1;
-}
-
-// §1.8: the caller proved count == 1 (I14); the page becomes exclusive again.
-void page_move_anon_rmap(MmEnv& env, Pfn pfn) {
-  Page& p = env.pages.page(pfn);
-  if (p.refcount != 1) throw std::logic_error("page_move_anon_rmap without count == 1 (I14)");
-  env.charge(CostPhase::kPteUpdate, env.costs.rmap_cycles);
-  p.set(PG_anon_exclusive);
-}
-
-// §1.8 / A.3: fork's duplication. The caller took the reference first (I13 ordering) and maps the
-// page R/O in both parent and child afterwards (I1).
-void page_try_dup_anon_rmap(MmEnv& env, Pfn pfn) {
-  Page& p = env.pages.page(pfn);
-  env.charge(CostPhase::kPteUpdate, env.costs.rmap_cycles);
-  p.clear(PG_anon_exclusive);
-  ++p.mapcount;
-}
-
-// §1.8: the mapcount goes down before the mapping's reference is put (I13); EXCL is untouched.
-void page_remove_rmap(MmEnv& env, Pfn pfn) {
-  Page& p = env.pages.page(pfn);
-  if (p.mapcount == 0) throw std::logic_error("page_remove_rmap on an unmapped page");
-  env.charge(CostPhase::kPteUpdate, env.costs.rmap_cycles);
-  --p.mapcount;
+  if (nr == 0) return;
+  if (p.refcount < nr) throw std::logic_error("put_page_refs below zero");
+  p.refcount -= nr - 1;
+  put_page(env, pfn);
 }
 
 }  // namespace mmusim::mm

@@ -12,6 +12,8 @@
 
 namespace mmusim::mm {
 
+struct MmuGather;
+
 // The PTE slot of `va` inside the level-1 table `pte_table` (pte_offset_map).
 inline PhysAddr pte_offset(PhysAddr pte_table, VirtAddr va) {
   return x86::entry_addr(pte_table, va, 1);
@@ -31,9 +33,23 @@ using PteVisitor = std::function<bool(PhysAddr ptep, VirtAddr va)>;
 bool walk_pte_range(MmEnv& env, const MmStruct& mm, VirtAddr start, VirtAddr end,
                     const PteVisitor& fn);
 
-// Frees every table below the pgd (free_pgtables). Precondition: the whole mm was zapped and
-// flushed (R6), so no entry, TLB or paging-structure cache refers to them.
+// Frees every table below the pgd (exit's free_pgtables). Precondition: the whole mm was zapped
+// and flushed (R6), so no entry, TLB or paging-structure cache refers to them.
 void free_pgtables(MmEnv& env, MmStruct& mm);
+
+// munmap's free_pgtables: detaches every table under [start, end) whose whole span no VMA
+// overlaps any more (the kernel's floor/ceiling rule) and queues it in `tlb`, which frees it after
+// its flush (R11). Precondition: the range was zapped, so those tables hold only none entries.
+void free_pgd_range(MmEnv& env, MmuGather& tlb, VirtAddr start, VirtAddr end);
+
+// ptep_get_and_clear: the entry becomes none with a locked exchange, which returns A/D bits the
+// walker set concurrently (HW3). `seen` is the value the caller read under the PTL; under the
+// plain_pte_clear injection the clear is a plain ArchPort::store_pte and `seen` is returned.
+x86::PteVal ptep_get_and_clear(MmEnv& env, PhysAddr ptep, x86::PteVal seen);
+
+// ptep_modify_prot_start/commit, ptep_set_wrprotect: replaces `seen` by `value` atomically,
+// keeping A/D bits the walker set meanwhile. Returns the value installed.
+x86::PteVal ptep_modify(MmEnv& env, PhysAddr ptep, x86::PteVal seen, x86::PteVal value);
 
 // Uncharged walk for introspection and invariant checks: the PTE slot of `va`, if its tables
 // exist.

@@ -15,7 +15,12 @@ enum VmFlag : unsigned long {
   VM_MAYWRITE = 0x20,
   VM_MAYEXEC = 0x40,
   VM_MAYSHARE = 0x80,
+  VM_UFFD_WP = 0x1000,         // userfaultfd write-protect registration (never set: no uffd API)
+  VM_DONTCOPY = 0x20000,       // MADV_DONTFORK: not inherited by fork
+  VM_WIPEONFORK = 0x2000000,   // MADV_WIPEONFORK: the child gets the area empty
 };
+
+inline constexpr unsigned long kVmAccessFlags = VM_READ | VM_WRITE | VM_EXEC;
 
 struct VmArea {
   VirtAddr vm_start = 0;  // first byte

@@ -241,7 +241,7 @@ TEST(Cow, A09VariantWithAnonVmaInheritsZeroPageEntry) {
 // The value oracle catches a missed COW: break_cow reuses the shared page (I5 broken).
 TEST(Cow, BreakCowLetsChildSeeParentWrite) {
   KernelConfig config;
-  config.test.break_cow = true;
+  config.inject.break_cow = true;
   config.check_invariants = false;  // the point is to reach the broken state
   Sim sim(1024, config);
   auto [p, a] = sim.process_with_area();

@@ -52,12 +52,32 @@ void FakePort::write_pte(PhysAddr pa, x86::PteVal value) {
 }
 
 x86::PteVal FakePort::xchg_pte(PhysAddr pa, x86::PteVal value) {
+  if (before_xchg) before_xchg(pa, value);
   const x86::PteVal old = load64(pa);
   store64(pa, value);
   Event e{EventKind::kXchgPte, pa, value};
   e.old = old;
   events_.push_back(e);
   return old;
+}
+
+void FakePort::store_pte(PhysAddr pa, x86::PteVal value) {
+  store64(pa, value);
+  events_.emplace_back(EventKind::kStorePte, pa, value);
+}
+
+void FakePort::local_irq_disable(CpuId cpu) {
+  if (!irqs_off_.insert(cpu).second) throw std::logic_error("FakePort: interrupts already off");
+  Event e{EventKind::kIrqDisable};
+  e.cpu = cpu;
+  events_.push_back(e);
+}
+
+void FakePort::local_irq_enable(CpuId cpu) {
+  if (irqs_off_.erase(cpu) == 0) throw std::logic_error("FakePort: interrupts already on");
+  Event e{EventKind::kIrqEnable};
+  e.cpu = cpu;
+  events_.push_back(e);
 }
 
 void FakePort::zero_frame(Pfn pfn) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -18,7 +19,10 @@ namespace mmusim::mm::testing {
 
 class FakePort final : public ArchPort {
  public:
-  enum class EventKind { kReadPte, kWritePte, kXchgPte, kZeroFrame, kCopyFrame, kFlush, kCr3 };
+  enum class EventKind {
+    kReadPte, kWritePte, kXchgPte, kZeroFrame, kCopyFrame, kFlush, kCr3,
+    kStorePte, kIrqDisable, kIrqEnable, kFence,
+  };
   struct Event {
     explicit Event(EventKind k, PhysAddr p = 0, x86::PteVal v = 0) : kind(k), pa(p), value(v) {}
     EventKind kind;
@@ -26,7 +30,7 @@ class FakePort final : public ArchPort {
     x86::PteVal value = 0;    // PTE events: the value written (xchg: the new value)
     x86::PteVal old = 0;      // xchg: the value returned
     Pfn pfn = 0;              // frame events: the destination
-    CpuId cpu = 0;            // flush: initiator; cr3: the CPU
+    CpuId cpu = 0;            // flush: initiator; cr3, irq: the CPU
     CpuMask targets;          // flush
     TlbFlush flush;           // flush
     Pcid pcid = 0;            // cr3
@@ -45,6 +49,10 @@ class FakePort final : public ArchPort {
   x86::PteVal read_pte(PhysAddr pa) override;
   void write_pte(PhysAddr pa, x86::PteVal value) override;
   x86::PteVal xchg_pte(PhysAddr pa, x86::PteVal value) override;
+  void store_pte(PhysAddr pa, x86::PteVal value) override;  // logged as kStorePte
+  void local_irq_disable(CpuId cpu) override;
+  void local_irq_enable(CpuId cpu) override;
+  void full_fence() override { events_.emplace_back(EventKind::kFence); }
   x86::PteVal peek_pte(PhysAddr pa) const override { return load64(pa); }
   void zero_frame(Pfn pfn) override;
   void copy_frame(Pfn dst, Pfn src) override;
@@ -63,6 +71,7 @@ class FakePort final : public ArchPort {
   void tlb_fill(CpuId cpu, VirtAddr va, TlbEntry entry);
   void tlb_invalidate_local(CpuId cpu, VirtAddr va);  // what #PF delivery does on x86
   PhysAddr cr3_pgd(CpuId cpu) const { return cr3_.at(cpu).first; }
+  bool irqs_disabled(CpuId cpu) const { return irqs_off_.count(cpu) != 0; }
   Pcid cr3_pcid(CpuId cpu) const { return cr3_.at(cpu).second; }
 
   const std::vector<Event>& events() const { return events_; }
@@ -77,6 +86,9 @@ class FakePort final : public ArchPort {
   // Called on every flush_tlb, after it took effect: lets a test look at the kernel's state at
   // the instant of the flush (R2, R6 orderings that the port cannot see).
   std::function<void(const Event&)> on_flush;
+  // Called on every xchg_pte before it takes effect (pa, new value): lets a test run another
+  // CPU's step inside an operation's window (the fork race of R13).
+  std::function<void(PhysAddr, x86::PteVal)> before_xchg;
 
  private:
   using Frame = std::array<std::uint8_t, kPageSize>;
@@ -88,6 +100,7 @@ class FakePort final : public ArchPort {
   std::unordered_map<Pfn, std::unique_ptr<Frame>> memory_;
   std::map<CpuId, std::map<std::pair<Pcid, VirtAddr>, TlbEntry>> tlbs_;
   std::map<CpuId, std::pair<PhysAddr, Pcid>> cr3_;
+  std::set<CpuId> irqs_off_;
   std::vector<Event> events_;
   std::array<Cycles, kCostPhaseCount> charged_{};
   CostPhase phase_ = CostPhase::kEntry;

@@ -104,10 +104,16 @@ TEST(Fault, CostsAreChargedPerPhase) {
 TEST(Fault, StatisticsAreDeclaredWithDescriptions) {
   Sim sim;
   for (const char* kind : {"missing", "zero_page", "wp_zero", "wp_reuse", "wp_copy", "spurious",
-                           "sigsegv", "oom"})
+                           "sigsegv", "oom", "unshare_mark", "unshare_copy", "swap_in"})
     EXPECT_NO_THROW(sim.stat(std::string("faults.") + kind)) << kind;
-  for (const char* name : {"copies", "zero_fills", "pages_allocated", "pages_freed", "forks",
-                           "exits", "tlb.flush_pages", "tlb.flush_full"}) {
+  for (const char* name :
+       {"copies", "zero_fills", "pages_allocated", "pages_freed", "forks", "exits",
+        "tlb.flush_pages", "tlb.flush_full", "fork_eager_copies", "munmaps", "mprotects",
+        "madvises", "zapped_pages", "gup.pins", "gup.gets", "gup.unpins", "gup.fast_success",
+        "gup.fast_fallback", "gup.faults", "swap.outs", "swap.out_refused", "swap.ins",
+        "swap.reads", "swap.writebacks", "swap.cache_frees", "tlb.requests_cow_r1",
+        "tlb.requests_fork_r3", "tlb.requests_swapout_r4", "tlb.requests_reclaim_batch_r9",
+        "tlb.requests_mprotect_r5", "tlb.requests_zap_r6", "tlb.requests_pcid_reuse"}) {
     const stats::Stat* s = sim.root.find(std::string("mm.") + name);
     ASSERT_NE(s, nullptr) << name;
     EXPECT_FALSE(s->description().empty()) << name;

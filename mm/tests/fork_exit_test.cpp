@@ -75,6 +75,23 @@ TEST(Fork, OutOfMemoryLeavesParentIntactAndFreesTheChild) {
   EXPECT_EQ(sim.stat("forks"), 0);
 }
 
+// B09's base-page analogue: no frame for the eager copy of a pinned page -> fork fails, the
+// parent and its pin are untouched.
+TEST(Fork, OutOfMemoryForTheEagerCopy) {
+  Sim sim(/*frames=*/12);
+  auto [p, a] = sim.process_with_area(1);
+  sim.cpu.store(0, p, a, 7);  // frames 3..7
+  const long pin = sim.kernel.pin_user_pages(0, p, a, FOLL_PIN | FOLL_WRITE);
+  ASSERT_GT(pin, 0);
+  ASSERT_EQ(sim.kernel.free_frames(), 4u);  // the child's pgd and 3 tables; no page left
+  EXPECT_EQ(sim.kernel.fork(0, p), -ENOMEM);
+  EXPECT_EQ(sim.kernel.free_frames(), 4u) << "nothing of the child remains";
+  EXPECT_TRUE(sim.kernel.pin_consistent(pin));
+  EXPECT_TRUE(sim.writable(p, a));
+  EXPECT_TRUE(sim.page_of(p, a).anon_exclusive);
+  EXPECT_TRUE(sim.kernel.check_invariants().empty());
+}
+
 TEST(Exit, FreesEveryFrame) {
   Sim sim;
   const std::uint64_t boot_free = sim.kernel.free_frames();

@@ -75,5 +75,65 @@ TEST(Invariants, WritableZeroPageIsReported) {
   EXPECT_EQ(violations[0].invariant, "ZERO");
 }
 
+TEST(Invariants, PlantedWritableUffdWpEntryIsI18) {
+  Sim sim;
+  auto [p, a] = sim.process_with_area();
+  sim.cpu.store(0, p, a, 1);
+  const PhysAddr slot = pte_slot(sim, p, a);
+  sim.port.store64(slot, sim.port.load64(slot) | x86::kSoftUffdWp);
+  EXPECT_EQ(sim.violations(), std::vector<std::string>{"I18"});
+  try {
+    sim.kernel.mprotect(0, p, a + kPageSize, kPageSize, kProtRead);  // any entry point
+    FAIL() << "the debug check must throw";
+  } catch (const InvariantError& e) {
+    EXPECT_EQ(e.operation(), "mprotect");
+    EXPECT_EQ(e.violations().at(0).pfn, sim.pfn_of(p, a));
+  }
+}
+
+TEST(Invariants, PlantedSwapEntryIsSwapmapAndSwapents) {
+  Sim sim;
+  auto [p, a] = sim.process_with_area(2);
+  sim.cpu.store(0, p, a, 1);
+  sim.cpu.store(0, p, a + kPageSize, 2);
+  ASSERT_EQ(sim.kernel.swap_out(0, p, a), 0);
+  // A copy of the swap entry in a second slot: the slot's count and MM_SWAPENTS disagree.
+  const PhysAddr second = pte_slot(sim, p, a + kPageSize);
+  sim.port.store64(second, sim.port.load64(pte_slot(sim, p, a)));
+  const auto names = sim.violations();
+  EXPECT_NE(std::find(names.begin(), names.end(), "SWAPMAP"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "SWAPENTS"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "MAPCOUNT"), names.end()) << "page 2 lost its entry";
+}
+
+TEST(Invariants, GarbageNonPresentEntryIsBadpte) {
+  Sim sim;
+  auto [p, a] = sim.process_with_area();
+  sim.cpu.load(0, p, a);
+  sim.port.store64(pte_slot(sim, p, a), x86::kRw);  // not present, not PROT_NONE, no slot
+  const auto names = sim.violations();
+  EXPECT_NE(std::find(names.begin(), names.end(), "BADPTE"), names.end());
+}
+
+TEST(Invariants, PinsSwapAndForkKeepTheStateClean) {
+  Sim sim;
+  auto [p, a] = sim.process_with_area(4);
+  for (int i = 0; i < 4; ++i) sim.cpu.store(0, p, a + i * kPageSize, i);
+  const long pin = sim.kernel.pin_user_pages_fast(0, p, a, FOLL_PIN);
+  const long get = sim.kernel.pin_user_pages(0, p, a + kPageSize, FOLL_GET);
+  ASSERT_EQ(sim.kernel.swap_out(0, p, a + 2 * kPageSize), 0);
+  const Pid c = static_cast<Pid>(sim.kernel.fork(0, p));
+  ASSERT_EQ(sim.kernel.swap_out(0, p, a + 3 * kPageSize), 0);
+  sim.cpu.load(1, c, a + 2 * kPageSize);
+  sim.kernel.mprotect(0, p, a, 4 * kPageSize, kProtRead);
+  sim.kernel.munmap(1, c, a, kPageSize);
+  EXPECT_TRUE(sim.kernel.check_invariants().empty());
+  sim.kernel.exit(0, p);
+  EXPECT_TRUE(sim.kernel.check_invariants().empty()) << "pins outlive the exit";
+  sim.kernel.unpin_user_page(0, pin);
+  sim.kernel.unpin_user_page(0, get);
+  EXPECT_TRUE(sim.kernel.check_invariants().empty());
+}
+
 }  // namespace
 }  // namespace mmusim::mm::testing

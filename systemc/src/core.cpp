@@ -1,3 +1,5 @@
+// Core: the operation stream (loads, stores, fetches, fences, locked operations, computes,
+// kernel entries, waits). Time, sleeping and interrupts are in core_irq.cpp.
 #include "mmusim/machine/core.h"
 
 #include <cstdio>
@@ -14,29 +16,67 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
+const char* op_name(CoreOp::Kind kind) {
+  switch (kind) {
+    case CoreOp::Kind::kLoad: return "load";
+    case CoreOp::Kind::kStore: return "store";
+    case CoreOp::Kind::kFetch: return "fetch";
+    case CoreOp::Kind::kLocked: return "locked operation";
+    default: return "operation";
+  }
+}
+
+AccessType access_type(CoreOp::Kind kind) {
+  switch (kind) {
+    case CoreOp::Kind::kLoad: return AccessType::kLoad;
+    case CoreOp::Kind::kFetch: return AccessType::kFetch;
+    default: return AccessType::kStore;  // kStore, and kLocked which writes
+  }
+}
+
+std::uint64_t low_bytes(std::uint64_t value, unsigned size) {
+  return size == 8 ? value : value & ((1ull << (8 * size)) - 1);
+}
+
 }  // namespace
 
 Core::CoreStats::CoreStats(stats::Group& g, const Mmu& mmu)
     : loads(g, "loads", Unit::kCount, "loads completed"),
-      stores(g, "stores", Unit::kCount, "stores completed"),
+      stores(g, "stores", Unit::kCount, "stores retired into the store buffer"),
+      fetches(g, "fetches", Unit::kCount, "instruction fetches completed"),
+      locked(g, "locked", Unit::kCount, "locked read-modify-write operations completed"),
+      fences(g, "fences", Unit::kCount, "MFENCE operations executed"),
       computes(g, "computes", Unit::kCount, "compute operations executed"),
       kernel_entries(g, "kernel_entries", Unit::kCount, "kernel entries (kKernel operations)"),
+      waits(g, "waits", Unit::kCount, "kWait operations (sleeps until a wake or an interrupt)"),
+      wait_cycles(g, "wait_cycles", Unit::kCycles, "cycles spent asleep in kWait operations"),
       page_faults(g, "page_faults", Unit::kCount, "#PF exceptions delivered (= mmu.faults)",
                   [&mmu] { return static_cast<double>(mmu.faults()); }),
-      aborted(g, "aborted", Unit::kCount, "loads and stores aborted by the exception vector"),
-      cycles(g, "cycles", Unit::kCycles, "the core's local time when its program ended") {}
+      aborted(g, "aborted", Unit::kCount,
+              "loads, stores, fetches and locked operations aborted by the exception vector"),
+      cycles(g, "cycles", Unit::kCycles, "the core's local time when its program ended"),
+      ipi_group("ipi", &g),
+      ipis_received(ipi_group, "ipis_received", Unit::kCount,
+                    "shootdown IPIs this core took (handler entered)"),
+      stolen_cycles(ipi_group, "stolen_cycles", Unit::kCycles,
+                    "cycles spent in IPI handlers: store-buffer drain, entry, invalidation, exit"),
+      stolen_per_ipi(ipi_group, "stolen_cycles_per_ipi", Unit::kCycles,
+                     "cycles each IPI handler took (one sample per IPI taken)") {}
 
 Core::Core(const sc_core::sc_module_name& name, CpuId id, const MachineConfig& config,
-           PhysMem& memory, CoreProgram& program, ExceptionVector& vector, stats::Group& parent)
+           PhysMem& memory, CoreProgram& program, ExceptionVector& vector, stats::Group& parent,
+           RunningCore& running)
     : sc_core::sc_module(name),
       id_(id),
       clock_(static_cast<double>(config.core.clock_ps), sc_core::SC_PS),
-      max_fault_retries_(config.core.max_fault_retries),
+      config_(config),
       mem_(memory),
       program_(program),
       vector_(vector),
+      running_(running),
       group_("cpu" + std::to_string(id), &parent),
-      mmu_(config, memory, group_),
+      mmu_(config, memory, group_, id),
+      sb_(config.store_buffer, memory, this, group_),
       stats_(group_, mmu_) {
   SC_THREAD(thread);
 }
@@ -46,110 +86,160 @@ void Core::set_cr3(PhysAddr root, Pcid pcid) {
   pcid_ = pcid & kPcidMask;
 }
 
-Cycles Core::now() const {
-  if (finished_) return finish_cycles_;
-  return qk_.get_current_time().value() / clock_.value();
-}
-
-void Core::advance(Cycles cycles) {
-  qk_.inc(sc_core::sc_time::from_value(clock_.value() * cycles));
-  if (qk_.need_sync()) qk_.sync();
-}
-
 void Core::thread() {
-  qk_.reset();
+  resume();
+  restart_quantum();
   try {
     run_program();
   } catch (...) {
     // An exception escaping an SC_THREAD would become an sc_report; keep the original for
     // Machine::run() and stop the simulation.
     error_ = std::current_exception();
-    finish_cycles_ = now();
-    finished_ = true;
+    ended_ = true;
+    suspend();
     sc_core::sc_stop();
-    return;
   }
-  finish_cycles_ = now();
-  finished_ = true;
-  stats_.cycles.inc(finish_cycles_);
-  qk_.sync();  // so that the simulation's end time covers this core's work
 }
 
+// The program's stream, then (once it has ended) interrupts and store-buffer drains only. The
+// thread never returns: a core that has nothing left sleeps, and the simulation ends when no
+// core has anything left (SystemC runs out of events).
 void Core::run_program() {
   for (;;) {
+    at_boundary();
+    if (ended_) {
+      sleep(false);
+      continue;
+    }
     CoreOp op;
-    if (!program_.next(id_, op)) return;
+    if (!program_.next(id_, op)) {
+      ended_ = true;
+      stats_.cycles.inc(now_);
+      continue;
+    }
     switch (op.kind) {
       case CoreOp::Kind::kLoad:
       case CoreOp::Kind::kStore:
+      case CoreOp::Kind::kFetch:
+      case CoreOp::Kind::kLocked:
         execute_access(op);
+        break;
+      case CoreOp::Kind::kFence:
+        // MFENCE (HW6): every earlier store is globally visible before anything later runs.
+        stats_.fences.inc();
+        drain_store_buffer(DrainCause::kFence);
+        advance(config_.core.fence_cycles);
         break;
       case CoreOp::Kind::kCompute:
         stats_.computes.inc();
-        advance(op.cycles);
+        compute(op.cycles);
         break;
       case CoreOp::Kind::kKernel:
         stats_.kernel_entries.inc();
-        advance(vector_.kernel_entry(id_, op, now()));
+        drain_store_buffer(DrainCause::kKernelEntry);
+        advance(vector_.kernel_entry(id_, op, now_));
+        break;
+      case CoreOp::Kind::kWait:
+        stats_.waits.inc();
+        sleep(true);
         break;
     }
   }
 }
 
-// One load or store: translate, and on #PF drop the VA's TLB entry (x86 fault delivery, HW7),
-// run the handler and retry or abort as it says.
-void Core::execute_access(const CoreOp& op) {
-  const bool is_load = op.kind == CoreOp::Kind::kLoad;
-  const char* what = is_load ? "load" : "store";
+void Core::bad_access(const CoreOp& op) const {
+  const char* what = op_name(op.kind);
   if (op.size != 1 && op.size != 2 && op.size != 4 && op.size != 8)
     throw std::invalid_argument("cpu" + std::to_string(id_) + ": " + what + " at " + hex(op.va) +
                                 " has size " + std::to_string(op.size) + " (1, 2, 4 or 8)");
-  if ((op.va & (kPageSize - 1)) + op.size > kPageSize)
-    throw std::invalid_argument("cpu" + std::to_string(id_) + ": " + what + " of " +
-                                std::to_string(op.size) + " bytes at " + hex(op.va) +
-                                " crosses a page boundary");
-  const AccessType type = is_load ? AccessType::kLoad : AccessType::kStore;
+  throw std::invalid_argument("cpu" + std::to_string(id_) + ": " + what + " of " +
+                              std::to_string(op.size) + " bytes at " + hex(op.va) +
+                              " crosses a page boundary");
+}
+
+// The data side of a translated access (inlined into the per-access path).
+inline __attribute__((always_inline)) void Core::complete_access(const CoreOp& op, PhysAddr pa) {
+  std::uint64_t value;
+  if (op.kind == CoreOp::Kind::kLoad) {
+    const StoreBuffer::LoadResult r = sb_.load(pa, op.size, now_);
+    advance(r.cycles);
+    stats_.loads.inc();
+    value = r.value;
+  } else if (op.kind == CoreOp::Kind::kStore) {
+    // Retires into the store buffer with the PA translated now; memory sees it later.
+    advance(sb_.retire(pa, op.size, op.value, op, now_));
+    stats_.stores.inc();
+    value = low_bytes(op.value, op.size);
+  } else {
+    value = fetch_or_locked(op, pa);
+  }
+  program_.completed(id_, op, value, now_);
+}
+
+// One memory access: translate, then the data side. The common case (a translation that
+// succeeds) stays in this short function; faults go to fault_and_retry.
+void Core::execute_access(const CoreOp& op) {
+  check_access(op);
+  const Translation t = mmu_.translate(cr3_root_, pcid_, op.va, access_type(op.kind));
+  advance(t.cycles);
+  if (__builtin_expect(t.ok(), 1)) {
+    complete_access(op, t.pa);
+    return;
+  }
+  fault_and_retry(op, t);
+}
+
+// #PF: deliver the exception (which drains the store buffer and drops the VA's TLB entries,
+// HW7), run the handler, and retry or abort as it says.
+void Core::fault_and_retry(const CoreOp& op, Translation t) {
   for (unsigned faults = 0;; ++faults) {
-    const Translation t = mmu_.translate(cr3_root_, pcid_, op.va, type);
-    advance(t.cycles);
-    if (t.ok()) {
-      const std::uint64_t value = data_access(op, t.pa);
-      (is_load ? stats_.loads : stats_.stores).inc();
-      program_.completed(id_, op, value, now());
-      return;
-    }
-    if (faults >= max_fault_retries_)
-      throw std::runtime_error("cpu" + std::to_string(id_) + ": " + what + " at " + hex(op.va) +
-                               " faulted " + std::to_string(faults + 1) +
+    if (faults >= config_.core.max_fault_retries)
+      throw std::runtime_error("cpu" + std::to_string(id_) + ": " + op_name(op.kind) + " at " +
+                               hex(op.va) + " faulted " + std::to_string(faults + 1) +
                                " times in a row (error code " + hex(t.error_code) +
                                "); the exception vector keeps answering kRetry without a fix");
-    mmu_.dtlb().invalidate_for_fault(pcid_, op.va);
-    const FaultReply reply = vector_.page_fault(id_, op.va, t.error_code, now());
+    drain_store_buffer(DrainCause::kException);
+    mmu_.invalidate_for_fault(pcid_, op.va);
+    const FaultReply reply = vector_.page_fault(id_, op.va, t.error_code, now_);
     advance(reply.handler_cycles);
     if (reply.outcome == FaultOutcome::kAbort) {
       stats_.aborted.inc();
-      program_.aborted(id_, op, now());
+      program_.aborted(id_, op, now_);
+      return;
+    }
+    t = mmu_.translate(cr3_root_, pcid_, op.va, access_type(op.kind));
+    advance(t.cycles);
+    if (t.ok()) {
+      complete_access(op, t.pa);
       return;
     }
   }
 }
 
-// The data access itself, little-endian like x86. Returns the loaded value (zero-extended), or
-// for a store the bytes stored.
-std::uint64_t Core::data_access(const CoreOp& op, PhysAddr pa) {
-  std::uint8_t bytes[8] = {};
+// The data side of a fetch or a locked exchange, little-endian like x86 (and the host,
+// phys_mem.cpp). Returns the fetched bytes or the old value.
+std::uint64_t Core::fetch_or_locked(const CoreOp& op, PhysAddr pa) {
   std::uint64_t value = 0;
-  if (op.kind == CoreOp::Kind::kLoad) {
-    mem_.read(pa, bytes, op.size);
+  if (op.kind == CoreOp::Kind::kFetch) {
+    mem_.read(pa, &value, op.size);
     advance(mem_.read_cost());
-    for (unsigned i = op.size; i-- > 0;) value = (value << 8) | bytes[i];
+    stats_.fetches.inc();
     return value;
   }
-  for (unsigned i = 0; i < op.size; ++i) bytes[i] = static_cast<std::uint8_t>(op.value >> (8 * i));
-  mem_.write(pa, bytes, op.size);
-  advance(mem_.write_cost());
-  value = op.size == 8 ? op.value : op.value & ((1ull << (8 * op.size)) - 1);
+  // kLocked (HW6): a locked RMW drains the buffer first, then reads and writes memory
+  // atomically; its store is globally visible at once.
+  drain_store_buffer(DrainCause::kLocked);
+  advance(config_.core.fence_cycles);
+  mem_.read(pa, &value, op.size);
+  mem_.write(pa, &op.value, op.size);
+  advance(mem_.read_cost() + mem_.write_cost());
+  stats_.locked.inc();
+  program_.store_visible(id_, op, pa, now_);
   return value;
+}
+
+void Core::store_drained(const BufferedStore& store) {
+  program_.store_visible(id_, store.op, store.pa, store.leaves);
 }
 
 }  // namespace mmusim::machine

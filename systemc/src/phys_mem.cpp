@@ -60,28 +60,42 @@ void PhysMem::check_pfn(Pfn pfn) const {
 }
 
 const PhysMem::Frame* PhysMem::find(Pfn pfn) const {
+  if (pfn == last_pfn_) return last_frame_;
   auto it = frames_.find(pfn);
-  return it == frames_.end() ? nullptr : it->second.get();
+  last_pfn_ = pfn;
+  last_frame_ = it == frames_.end() ? nullptr : it->second.get();
+  return last_frame_;
 }
 
 PhysMem::Frame& PhysMem::frame_for_write(Pfn pfn) {
+  if (pfn == last_pfn_ && last_frame_ != nullptr) return *last_frame_;
   auto& slot = frames_[pfn];
   if (!slot) slot = std::make_unique<Frame>(Frame{});
+  last_pfn_ = pfn;
+  last_frame_ = slot.get();
   return *slot;
 }
 
+// 8-byte accesses (PTEs, most loads and stores) copy with a constant size, which the compiler
+// inlines.
 void PhysMem::raw_read(PhysAddr pa, void* dst, std::size_t len) const {
-  check(pa, len);
+  check_fast(pa, len);
   const Frame* f = find(phys_to_pfn(pa));
   if (f == nullptr)
     std::memset(dst, 0, len);
+  else if (len == 8)
+    std::memcpy(dst, f->data() + (pa & (kPageSize - 1)), 8);
   else
     std::memcpy(dst, f->data() + (pa & (kPageSize - 1)), len);
 }
 
 void PhysMem::raw_write(PhysAddr pa, const void* src, std::size_t len) {
-  check(pa, len);
-  std::memcpy(frame_for_write(phys_to_pfn(pa)).data() + (pa & (kPageSize - 1)), src, len);
+  check_fast(pa, len);
+  std::uint8_t* at = frame_for_write(phys_to_pfn(pa)).data() + (pa & (kPageSize - 1));
+  if (len == 8)
+    std::memcpy(at, src, 8);
+  else
+    std::memcpy(at, src, len);
 }
 
 void PhysMem::read(PhysAddr pa, void* dst, std::size_t len) {
@@ -120,6 +134,7 @@ std::uint64_t PhysMem::cmpxchg64(PhysAddr pa, std::uint64_t expected, std::uint6
 void PhysMem::zero_frame(Pfn pfn) {
   check_pfn(pfn);
   frames_.erase(pfn);  // an absent frame reads as zero
+  if (pfn == last_pfn_) last_pfn_ = ~Pfn{0};
   stats_.frames_zeroed.inc();
 }
 
@@ -131,6 +146,7 @@ void PhysMem::copy_frame(Pfn dst, Pfn src) {
   const Frame* s = find(src);
   if (s == nullptr) {
     frames_.erase(dst);
+    if (dst == last_pfn_) last_pfn_ = ~Pfn{0};
     return;
   }
   frame_for_write(dst) = *s;  // frames live on the heap: a rehash does not move *s

@@ -1,22 +1,49 @@
 #include "mmusim/machine/tlb.h"
 
-#include <cassert>
 #include <stdexcept>
 
 namespace mmusim::machine {
 
 using stats::Unit;
 
+const char* page_size_name(PageSize s) {
+  switch (s) {
+    case PageSize::k4K: return "4k";
+    case PageSize::k2M: return "2m";
+    case PageSize::k1G: return "1g";
+  }
+  return "?";
+}
+
+// Layout (paths under the structure's group, e.g. cpu0.dtlb):
+//   hits.{load,store,fetch}     timed lookups that hit, by access type (they partition the hits)
+//   hits.{4k,2m,1g}             the same hits, by the size of the entry hit (another partition)
+//   misses.{load,store,fetch}   timed lookups that missed, by access type
+//   misses.{4k,2m,1g}           misses by the size of the page they were resolved to (STLB hit
+//                               or walk); a miss ending in #PF has no size and is in none
+//   accesses                    hits + misses (formula over the by-type counters)
+//   fills, evictions            translations installed; valid victims replaced by a fill
+//   invalidations.<op>          invalidation operations, one per call, by operation
+//   entries_invalidated         valid entries dropped by those operations
 Tlb::Stats::Stats(stats::Group& parent, const std::string& name)
     : group(name, &parent),
       hits_group("hits", &group),
       hit_load(hits_group, "load", Unit::kCount, "lookups by loads that hit"),
       hit_store(hits_group, "store", Unit::kCount, "lookups by stores that hit"),
       hit_fetch(hits_group, "fetch", Unit::kCount, "lookups by instruction fetches that hit"),
+      hit_4k(hits_group, "4k", Unit::kCount, "lookups that hit a 4 KiB entry"),
+      hit_2m(hits_group, "2m", Unit::kCount, "lookups that hit a 2 MiB entry"),
+      hit_1g(hits_group, "1g", Unit::kCount, "lookups that hit a 1 GiB entry"),
       misses_group("misses", &group),
       miss_load(misses_group, "load", Unit::kCount, "lookups by loads that missed"),
       miss_store(misses_group, "store", Unit::kCount, "lookups by stores that missed"),
       miss_fetch(misses_group, "fetch", Unit::kCount, "lookups by instruction fetches that missed"),
+      miss_4k(misses_group, "4k", Unit::kCount,
+              "misses resolved (by a lower TLB level or a walk) to a 4 KiB page"),
+      miss_2m(misses_group, "2m", Unit::kCount,
+              "misses resolved (by a lower TLB level or a walk) to a 2 MiB page"),
+      miss_1g(misses_group, "1g", Unit::kCount,
+              "misses resolved (by a lower TLB level or a walk) to a 1 GiB page"),
       accesses(group, "accesses", Unit::kCount, "timed lookups (hits + misses)",
                [this] {
                  return static_cast<double>(hit_load.value() + hit_store.value() +
@@ -24,97 +51,180 @@ Tlb::Stats::Stats(stats::Group& parent, const std::string& name)
                                             miss_store.value() + miss_fetch.value());
                }),
       fills(group, "fills", Unit::kCount, "translations installed"),
-      evictions(group, "evictions", Unit::kCount, "valid entries replaced by a fill (LRU victim)"),
+      evictions(group, "evictions", Unit::kCount,
+                "valid entries chosen as victim by the replacement policy on a fill"),
       inval_group("invalidations", &group),
-      inv_invlpg(inval_group, "invlpg", Unit::kCount, "INVLPG / INVPCID type 0 operations"),
+      inv_invlpg(inval_group, "invlpg", Unit::kCount, "INVLPG operations (SDM 4.10.4.1)"),
+      inv_invpcid_address(inval_group, "invpcid_address", Unit::kCount,
+                          "INVPCID type 0 (individual address) operations"),
+      inv_invpcid_single(inval_group, "invpcid_single", Unit::kCount,
+                         "INVPCID type 1 (single context) operations"),
+      inv_invpcid_all(inval_group, "invpcid_all", Unit::kCount,
+                      "INVPCID type 2 (all, global included) and type 3 (all non-global) "
+                      "operations"),
+      inv_cr3(inval_group, "cr3", Unit::kCount,
+              "MOV CR3 without the no-flush bit (drops the new PCID's non-global entries)"),
       inv_fault(inval_group, "fault", Unit::kCount,
-                "single-VA invalidations by #PF delivery (SDM 4.10.4.1)"),
-      inv_flush_pcid(inval_group, "flush_pcid", Unit::kCount,
-                     "INVPCID type 1 / MOV CR3 (no-flush clear) operations"),
-      inv_flush_nonglobal(inval_group, "flush_nonglobal", Unit::kCount,
-                          "INVPCID type 3 operations (all non-global entries)"),
-      inv_flush_all(inval_group, "flush_all", Unit::kCount,
-                    "INVPCID type 2 operations (all entries, global included)"),
+                "single-VA invalidations by #PF delivery (SDM 4.10.4.1, HW7)"),
       entries_invalidated(group, "entries_invalidated", Unit::kCount,
-                          "valid entries dropped by invalidation operations") {}
-
-Tlb::Tlb(const TlbParams& params, stats::Group& parent, const std::string& name)
-    : params_(params), sets_(params.ways ? params.entries / params.ways : 0), stats_(parent, name) {
-  if (params_.ways == 0 || sets_ == 0 || params_.entries % params_.ways != 0 ||
-      (sets_ & (sets_ - 1)) != 0)
-    throw std::invalid_argument(name + ": entries=" + std::to_string(params_.entries) +
-                                " ways=" + std::to_string(params_.ways) +
-                                " is not a power-of-two number of sets");
-  ways_.resize(params_.entries);
+                          "valid entries dropped by invalidation operations"),
+      hits_by_type{&hit_load, &hit_store, &hit_fetch},
+      misses_by_type{&miss_load, &miss_store, &miss_fetch},
+      hits_by_size{&hit_4k, &hit_2m, &hit_1g},
+      misses_by_size{&miss_4k, &miss_2m, &miss_1g} {
+  static_assert(static_cast<unsigned>(AccessType::kLoad) == 0 &&
+                    static_cast<unsigned>(AccessType::kStore) == 1 &&
+                    static_cast<unsigned>(AccessType::kFetch) == 2,
+                "hits_by_type is indexed by AccessType");
 }
 
-const Tlb::Way* Tlb::find(Pcid pcid, std::uint64_t vpn) const {
-  const Way* set = set_begin(vpn);
-  const Way* hit = nullptr;
-  for (unsigned w = 0; w < params_.ways; ++w) {
-    if (!matches(set[w], vpn, pcid)) continue;
-    assert(hit == nullptr && "[tlb] two entries match one (PCID, VA)");
-    hit = &set[w];
-  }
-  return hit;
+namespace {
+
+std::string check_array(const std::string& name, unsigned i, const TlbArrayParams& a) {
+  const std::string n = name + ".array" + std::to_string(i);
+  if (a.ways == 0) return n + ".ways must be nonzero";
+  const unsigned sets = a.entries / a.ways;
+  if (a.entries % a.ways != 0 || (sets & (sets - 1)) != 0)
+    return n + ": entries=" + std::to_string(a.entries) + " ways=" + std::to_string(a.ways) +
+           " is not a power-of-two number of sets";
+  if (a.page_sizes == 0 || (a.page_sizes & ~unsigned{kPage4K | kPage2M | kPage1G}) != 0)
+    return n + ".page_sizes must name at least one of 4k, 2m, 1g";
+  return {};
 }
 
-std::optional<TlbEntry> Tlb::lookup(Pcid pcid, VirtAddr va, AccessType type) {
-  const std::uint64_t vpn = va >> kPageShift;
-  Way* hit = const_cast<Way*>(find(pcid & kPcidMask, vpn));
-  const bool is_hit = hit != nullptr;
-  switch (type) {
-    case AccessType::kLoad: (is_hit ? stats_.hit_load : stats_.miss_load).inc(); break;
-    case AccessType::kStore: (is_hit ? stats_.hit_store : stats_.miss_store).inc(); break;
-    case AccessType::kFetch: (is_hit ? stats_.hit_fetch : stats_.miss_fetch).inc(); break;
+}  // namespace
+
+Tlb::Array::Array(const TlbArrayParams& p, Replacement r, std::uint64_t seed)
+    : ways(p.ways),
+      set_mask(p.entries / p.ways - 1),
+      page_sizes(p.page_sizes),
+      slots(p.entries),
+      policy(r, p.entries / p.ways, p.ways, seed) {}
+
+Tlb::Tlb(const TlbParams& params, stats::Group& parent, const std::string& name,
+         std::uint64_t seed)
+    : name_(name), params_(params), stats_(parent, name) {
+  for (unsigned i = 0; i < TlbParams::kArrays; ++i) {
+    const TlbArrayParams& a = params_.arrays[i];
+    if (a.entries == 0) continue;
+    if (std::string e = check_array(name, i, a); !e.empty()) throw std::invalid_argument(e);
+    // Each array draws its own stream, so that arrays do not perturb each other's victims.
+    arrays_.emplace_back(a, params_.replacement, SplitMix64(seed + i).next());
   }
-  if (!is_hit) return std::nullopt;
-  hit->last_use = ++clock_;
-  return hit->entry;
+  if (arrays_.empty()) throw std::invalid_argument(name + " has no array with nonzero entries");
+  // One probe per size, into the first array holding it, 4 KiB first (the common hit).
+  for (unsigned s = 0; s < kPageSizeCount; ++s) {
+    const PageSize size = static_cast<PageSize>(s);
+    for (unsigned i = 0; i < arrays_.size(); ++i) {
+      if ((arrays_[i].page_sizes & page_size_bit(size)) == 0) continue;
+      probe_of_[s] = static_cast<int>(i);
+      probes_[probe_count_++] = Probe{i, size};
+      break;
+    }
+  }
+}
+
+unsigned Tlb::capacity() const {
+  unsigned n = 0;
+  for (const Array& a : arrays_) n += static_cast<unsigned>(a.slots.size());
+  return n;
 }
 
 std::optional<TlbEntry> Tlb::probe(Pcid pcid, VirtAddr va) const {
-  const Way* hit = find(pcid & kPcidMask, va >> kPageShift);
-  if (hit == nullptr) return std::nullopt;
-  return hit->entry;
+  const Hit hit = find(pcid & kPcidMask, va);
+  if (hit.slot == nullptr) return std::nullopt;
+  return hit.slot->entry;
+}
+
+// Drops every entry the new one would shadow: a page overlapping the new page, of the same PCID
+// or with either entry global (such an entry would match a (PCID, VA) the new one matches). The
+// first entry with the new entry's own tag is kept in `same_tag` to be overwritten in place.
+void Tlb::drop_shadowed(Pcid pcid, VirtAddr va, const TlbEntry& entry, Way*& same_tag) {
+  const auto conflicts = [&](const Way& w) {
+    return w.pcid == pcid || w.entry.global || entry.global;
+  };
+  const unsigned new_shift = page_shift(entry.size);
+  for (unsigned p = 0; p < probe_count_; ++p) {
+    Array& a = arrays_[probes_[p].array];
+    const PageSize s = probes_[p].size;
+    if (page_shift(s) >= new_shift) {
+      // The one page of size s that contains va, in its one set.
+      const std::uint64_t tag = tag_of(va, s);
+      Way* ways = &a.slots[std::size_t{set_index(a, va, s)} * a.ways];
+      for (unsigned w = 0; w < a.ways; ++w) {
+        if (ways[w].tag != tag || !conflicts(ways[w])) continue;
+        if (s == entry.size && same_tag == nullptr)
+          same_tag = &ways[w];
+        else
+          ways[w].tag = 0;
+      }
+      continue;
+    }
+    // Smaller pages inside the new one: 2^(new_shift - shift(s)) page numbers from `first`.
+    const std::uint64_t pages = 1ull << (new_shift - page_shift(s));
+    const std::uint64_t first = (va >> new_shift) << (new_shift - page_shift(s));
+    const std::uint64_t size_bits = (std::uint64_t{page_size_index(s)} << 1) | 1;
+    const std::uint64_t sets = std::uint64_t{a.set_mask} + 1;
+    const std::uint64_t scan = pages < sets ? pages : sets;
+    for (std::uint64_t i = 0; i < scan; ++i) {
+      Way* ways = &a.slots[static_cast<std::size_t>((first + i) & a.set_mask) * a.ways];
+      for (unsigned w = 0; w < a.ways; ++w) {
+        const std::uint64_t vpn = ways[w].tag >> 3;
+        if ((ways[w].tag & 7) == size_bits && vpn - first < pages && conflicts(ways[w]))
+          ways[w].tag = 0;
+      }
+    }
+  }
 }
 
 void Tlb::fill(Pcid pcid, VirtAddr va, const TlbEntry& entry) {
+  const int ai = probe_of_[page_size_index(entry.size)];
+  if (ai < 0) return;  // no array holds this size
   pcid &= kPcidMask;
-  const std::uint64_t vpn = va >> kPageShift;
-  Way* set = set_begin(vpn);
+  assert((entry.pfn & ((page_bytes(entry.size) >> kPageShift) - 1)) == 0 &&
+         "[tlb] huge-page frame not aligned to its size");
+  Array& a = arrays_[static_cast<unsigned>(ai)];
   Way* slot = nullptr;
-  // An entry the new one would shadow (same VPN, and same PCID or either one global) is replaced,
-  // so that no lookup ever matches two entries.
-  for (unsigned w = 0; w < params_.ways; ++w) {
-    Way& way = set[w];
-    if (!way.valid || way.vpn != vpn) continue;
-    if (!(way.pcid == pcid || way.entry.global || entry.global)) continue;
-    if (slot == nullptr)
-      slot = &way;
-    else
-      way.valid = false;
-  }
+  drop_shadowed(pcid, va, entry, slot);
+  const unsigned set = set_index(a, va, entry.size);
+  Way* ways = &a.slots[std::size_t{set} * a.ways];
+  for (unsigned w = 0; w < a.ways && slot == nullptr; ++w)
+    if (ways[w].tag == 0) slot = &ways[w];
   if (slot == nullptr) {
-    for (unsigned w = 0; w < params_.ways && slot == nullptr; ++w)
-      if (!set[w].valid) slot = &set[w];
-  }
-  if (slot == nullptr) {
-    slot = &set[0];
-    for (unsigned w = 1; w < params_.ways; ++w)
-      if (set[w].last_use < slot->last_use) slot = &set[w];
+    slot = &ways[a.policy.victim(set)];
     stats_.evictions.inc();
   }
-  *slot = Way{true, vpn, pcid, entry, ++clock_};
+  *slot = Way{tag_of(va, entry.size), pcid, entry};
+  a.policy.touch(set, static_cast<unsigned>(slot - ways));
   stats_.fills.inc();
+}
+
+// Drops the entries whose page contains `va` (one set per probe) and that satisfy `pred`.
+template <typename Pred>
+unsigned Tlb::drop_va(VirtAddr va, Pred pred) {
+  unsigned dropped = 0;
+  for (unsigned p = 0; p < probe_count_; ++p) {
+    Array& a = arrays_[probes_[p].array];
+    const PageSize s = probes_[p].size;
+    const std::uint64_t tag = tag_of(va, s);
+    Way* ways = &a.slots[std::size_t{set_index(a, va, s)} * a.ways];
+    for (unsigned w = 0; w < a.ways; ++w) {
+      if (ways[w].tag != tag || !pred(ways[w])) continue;
+      ways[w].tag = 0;
+      ++dropped;
+    }
+  }
+  stats_.entries_invalidated.inc(dropped);
+  return dropped;
 }
 
 template <typename Pred>
 unsigned Tlb::drop_if(Pred pred) {
   unsigned dropped = 0;
-  for (Way& w : ways_) {
-    if (w.valid && pred(w)) {
-      w.valid = false;
+  for (Array& a : arrays_) {
+    for (Way& w : a.slots) {
+      if (w.tag == 0 || !pred(w)) continue;
+      w.tag = 0;
       ++dropped;
     }
   }
@@ -122,50 +232,52 @@ unsigned Tlb::drop_if(Pred pred) {
   return dropped;
 }
 
-unsigned Tlb::drop_va(Pcid pcid, VirtAddr va) {
-  pcid &= kPcidMask;
-  const std::uint64_t vpn = va >> kPageShift;
-  Way* set = set_begin(vpn);
-  unsigned dropped = 0;
-  for (unsigned w = 0; w < params_.ways; ++w) {
-    if (matches(set[w], vpn, pcid)) {
-      set[w].valid = false;
-      ++dropped;
-    }
-  }
-  stats_.entries_invalidated.inc(dropped);
-  return dropped;
-}
-
+// INVLPG: "invalidates any TLB entries for the page [...] associated with the current PCID", and
+// global entries for it regardless of PCID (SDM vol. 2A INVLPG, vol. 3A §4.10.4.1).
 void Tlb::invlpg(Pcid pcid, VirtAddr va) {
   stats_.inv_invlpg.inc();
-  drop_va(pcid, va);
+  pcid &= kPcidMask;
+  drop_va(va, [pcid](const Way& w) { return w.entry.global || w.pcid == pcid; });
 }
 
-void Tlb::invalidate_for_fault(Pcid pcid, VirtAddr va) {
-  stats_.inv_fault.inc();
-  drop_va(pcid, va);
+// INVPCID type 0: the address's mappings for the PCID "except global translations".
+void Tlb::invpcid_address(Pcid pcid, VirtAddr va) {
+  stats_.inv_invpcid_address.inc();
+  pcid &= kPcidMask;
+  drop_va(va, [pcid](const Way& w) { return !w.entry.global && w.pcid == pcid; });
 }
 
-void Tlb::flush_pcid(Pcid pcid) {
-  stats_.inv_flush_pcid.inc();
+// INVPCID type 1: every mapping of the PCID except global translations.
+void Tlb::invpcid_single(Pcid pcid) {
+  stats_.inv_invpcid_single.inc();
   pcid &= kPcidMask;
   drop_if([pcid](const Way& w) { return !w.entry.global && w.pcid == pcid; });
 }
 
-void Tlb::flush_all_nonglobal() {
-  stats_.inv_flush_nonglobal.inc();
-  drop_if([](const Way& w) { return !w.entry.global; });
+// INVPCID type 2 (all contexts, global included) / type 3 (all contexts except globals).
+void Tlb::invpcid_all(bool include_global) {
+  stats_.inv_invpcid_all.inc();
+  drop_if([include_global](const Way& w) { return include_global || !w.entry.global; });
 }
 
-void Tlb::flush_all() {
-  stats_.inv_flush_all.inc();
-  drop_if([](const Way&) { return true; });
+// MOV to CR3, CR4.PCIDE=1, CR3[63]=0: the new PCID's non-global entries (SDM §4.10.4.1).
+void Tlb::write_cr3(Pcid pcid) {
+  stats_.inv_cr3.inc();
+  pcid &= kPcidMask;
+  drop_if([pcid](const Way& w) { return !w.entry.global && w.pcid == pcid; });
+}
+
+// #PF delivery invalidates the faulting address's entries as INVLPG would (SDM §4.10.4.1).
+void Tlb::invalidate_for_fault(Pcid pcid, VirtAddr va) {
+  stats_.inv_fault.inc();
+  pcid &= kPcidMask;
+  drop_va(va, [pcid](const Way& w) { return w.entry.global || w.pcid == pcid; });
 }
 
 unsigned Tlb::valid_entries() const {
   unsigned n = 0;
-  for (const Way& w : ways_) n += w.valid ? 1 : 0;
+  for (const Array& a : arrays_)
+    for (const Way& w : a.slots) n += w.tag != 0 ? 1 : 0;
   return n;
 }
 

@@ -15,6 +15,7 @@ using x86::kSoftSoftDirty, x86::kTableFlags, x86::pfn_pte, x86::PteVal;
 
 constexpr VirtAddr kVa = 0x00007f1234567abcull;
 constexpr Pfn kData = 10;
+constexpr Pcid kPcid = 3;
 constexpr PteVal kUrw = kPresent | kRw | kUser;
 
 struct WalkerTest : ::testing::Test {
@@ -37,7 +38,7 @@ struct WalkerTest : ::testing::Test {
     return s ? static_cast<std::uint64_t>(s->value_as_double()) : ~0ull;
   }
   WalkResult walk(AccessType t, Privilege p = Privilege::kUser) {
-    return walker.walk(pt.root(), kVa, t, p);
+    return walker.walk(pt.root(), kPcid, kVa, t, p);
   }
 
   stats::Group root{""};
@@ -70,6 +71,7 @@ TEST_F(WalkerTest, LoadSetsAccessedOnEveryLevelButNotDirty) {
   EXPECT_EQ(count("walker.pte_reads"), 8u);
   EXPECT_EQ(count("walker.ad_writes"), 4u);
   EXPECT_EQ(count("walker.walk_cycles"), 2u);  // samples
+  EXPECT_EQ(count("walker.pages.4k"), 2u);
 }
 
 TEST_F(WalkerTest, PermittedStoreSetsDirtyOnTheLeafInTheSameWriteAsAccessed) {
@@ -185,13 +187,90 @@ TEST_F(WalkerTest, ReservedBits) {
   EXPECT_EQ(count("walker.faults.reserved"), 3u);
 }
 
-TEST_F(WalkerTest, LargePagesAreNotModelled) {
-  pt.map(kVa, kData, kUrw);
-  pt.set(kVa, 2, pt.get(kVa, 2) | x86::kPse);
-  EXPECT_THROW(walk(AccessType::kLoad), std::logic_error);
-  pt.map(kVa, kData, kUrw);
-  pt.set(kVa, 3, pt.get(kVa, 3) | x86::kPse);
-  EXPECT_THROW(walk(AccessType::kLoad), std::logic_error);
+// --- huge pages (SDM 4.5, tables 4-17 and 4-19) ------------------------------------------------
+
+constexpr Pfn k2MFrame = 3 * 512;        // 2 MiB aligned
+constexpr Pfn k1GFrame = 2 * 512 * 512;  // 1 GiB aligned
+
+TEST_F(WalkerTest, TwoMegabytePage) {
+  pt.map_2m(kVa, k2MFrame, kUrw);
+  WalkResult r = walk(AccessType::kLoad);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.entry.size, PageSize::k2M);
+  EXPECT_EQ(r.entry.pfn, k2MFrame);
+  EXPECT_EQ(r.entry.translate(kVa), pfn_to_phys(k2MFrame) + (kVa & 0x1fffff));
+  EXPECT_FALSE(r.entry.dirty);
+  EXPECT_EQ(r.pte_reads, 3u) << "PML4E, PDPTE, PDE";
+  EXPECT_EQ(r.ad_writes, 3u);
+  EXPECT_EQ(r.cycles, 5u + 3 * 30 + 3 * 40);
+  for (unsigned level = 4; level >= 2; --level)
+    EXPECT_TRUE(pt.get(kVa, level) & kAccessed) << level;
+  EXPECT_FALSE(pt.get(kVa, 2) & kDirty);
+  // A store sets D on the PDE, the leaf.
+  r = walk(AccessType::kStore);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r.entry.dirty);
+  EXPECT_TRUE(pt.get(kVa, 2) & kDirty);
+  EXPECT_FALSE(pt.get(kVa, 3) & kDirty) << "D only on the leaf";
+  EXPECT_EQ(r.ad_writes, 1u);
+  EXPECT_EQ(count("walker.pages.2m"), 2u);
+  EXPECT_EQ(count("walker.pages.4k"), 0u);
+}
+
+TEST_F(WalkerTest, HugeLeafPatBitIsNotPartOfTheFrame) {
+  pt.map_2m(kVa, k2MFrame, kUrw | (1ull << 12));  // PAT
+  const WalkResult r = walk(AccessType::kLoad);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.entry.pfn, k2MFrame);
+}
+
+TEST_F(WalkerTest, OneGigabytePage) {
+  pt.map_1g(kVa, k1GFrame, kUrw | kGlobal);
+  const WalkResult r = walk(AccessType::kStore);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.entry.size, PageSize::k1G);
+  EXPECT_EQ(r.entry.pfn, k1GFrame);
+  EXPECT_EQ(r.entry.translate(kVa), pfn_to_phys(k1GFrame) + (kVa & 0x3fffffff));
+  EXPECT_TRUE(r.entry.global);
+  EXPECT_TRUE(r.entry.dirty);
+  EXPECT_EQ(r.pte_reads, 2u);
+  EXPECT_EQ(r.ad_writes, 2u) << "A on the PML4E; A and D on the PDPTE in one write";
+  EXPECT_EQ(pt.get(kVa, 3) & (kAccessed | kDirty), kAccessed | kDirty);
+  EXPECT_EQ(count("walker.pages.1g"), 1u);
+}
+
+TEST_F(WalkerTest, HugeLeafReservedBits) {
+  pt.map_2m(kVa, k2MFrame, kUrw | (1ull << 13));
+  WalkResult r = walk(AccessType::kLoad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error_code, kPfPresent | kPfRsvd | kPfUser);
+  EXPECT_EQ(r.fault_level, 2u);
+  pt.map_2m(kVa, k2MFrame, kUrw | (1ull << 20));
+  EXPECT_EQ(walk(AccessType::kLoad).fault, FaultKind::kReserved);
+  pt.map_1g(kVa, k1GFrame, kUrw | (1ull << 29));
+  r = walk(AccessType::kFetch);
+  EXPECT_EQ(r.error_code, kPfPresent | kPfRsvd | kPfUser | kPfInstr);
+  EXPECT_EQ(r.fault_level, 3u);
+  pt.map_1g(kVa, k1GFrame, kUrw | (1ull << 13));
+  EXPECT_EQ(walk(AccessType::kLoad).fault, FaultKind::kReserved);
+  pt.map_1g(kVa, k1GFrame, kUrw | (1ull << 46));  // above MAXPHYADDR in a huge leaf too
+  EXPECT_EQ(walk(AccessType::kLoad).fault, FaultKind::kReserved);
+  EXPECT_EQ(count("walker.faults.reserved"), 5u);
+  EXPECT_FALSE(pt.get(kVa, 4) & kAccessed) << "a faulting walk sets no A bit";
+}
+
+TEST_F(WalkerTest, HugeLeafPermissionsAreAndedWithTheLevelsAbove) {
+  pt.map_2m(kVa, k2MFrame, kUrw);
+  pt.set(kVa, 4, pt.get(kVa, 4) & ~kUser);
+  EXPECT_EQ(walk(AccessType::kLoad).error_code, kPfPresent | kPfUser);
+  pt.map_2m(kVa, k2MFrame, kUrw);
+  pt.set(kVa, 3, pt.get(kVa, 3) & ~kRw);
+  EXPECT_EQ(walk(AccessType::kStore).error_code, kPfPresent | kPfWrite | kPfUser);
+  EXPECT_FALSE(pt.get(kVa, 2) & kDirty);
+  pt.map_1g(kVa, k1GFrame, kUrw | kNx);
+  const WalkResult r = walk(AccessType::kFetch);
+  EXPECT_EQ(r.error_code, kPfPresent | kPfUser | kPfInstr);
+  EXPECT_EQ(r.fault_level, 3u) << "a protection fault names the leaf's level";
 }
 
 TEST_F(WalkerTest, TableBeyondMemoryIsAModelError) {

@@ -1,6 +1,7 @@
 // mmusim: the command-line front end.
-//   mmusim run [FILE] [--json OUT] [--set key=value]... [--trace]
-//   mmusim config            list every parameter with unit, default and source
+//   mmusim run [FILE] [--config CFG] [--json OUT] [--set key=value]... [--trace]
+//   mmusim config [--dump]   list every parameter with unit, default and source (or as a
+//                            configuration file)
 //   mmusim stats [FILE]      list every statistic of a run with unit and description
 // Exit codes: 0 passed, 1 the scenario failed, 2 bad input (arguments, scenario, configuration),
 // 3 an internal error of mmusim (a bug: please report it with the scenario).
@@ -29,13 +30,16 @@ constexpr int kExitInternal = 3;
 
 struct RunOptions {
   std::string file;
+  std::string config_file;
   std::string json_out;
   std::vector<std::string> settings;
   bool trace = false;
 };
 
-tb::SimConfig build_config(const std::vector<std::string>& settings) {
+// The configuration file first, then each --set in order: the last word wins.
+tb::SimConfig build_config(const std::string& config_file, const std::vector<std::string>& settings) {
   tb::SimConfig config;
+  if (!config_file.empty()) tb::load_config_file(config, config_file);
   for (const std::string& s : settings) tb::apply_setting(config, s);
   tb::validate(config);
   return config;
@@ -46,7 +50,7 @@ tb::Scenario load(const std::string& file) {
 }
 
 int run_command(const RunOptions& opt) {
-  const tb::SimConfig config = build_config(opt.settings);
+  const tb::SimConfig config = build_config(opt.config_file, opt.settings);
   const tb::Scenario scenario = load(opt.file);
   mmusim::stats::Group root("");
   tb::ScenarioRunner runner(scenario, config, root);
@@ -55,17 +59,21 @@ int run_command(const RunOptions& opt) {
   if (!opt.json_out.empty()) {
     std::ofstream out(opt.json_out);
     if (!out) throw tb::ConfigError(fmt::format("--json {}: cannot open for writing", opt.json_out));
-    out << tb::stats_json(scenario, config, result, root).dump(2) << '\n';
+    out << tb::stats_json(scenario, runner.config(), result, root).dump(2) << '\n';
     if (!out) throw tb::ConfigError(fmt::format("--json {}: write failed", opt.json_out));
   }
   return result.passed() ? 0 : kExitFailed;
 }
 
-int config_command() {
+int config_command(bool dump) {
   const tb::SimConfig defaults;
-  fmt::print("{:<28}{:>12}  {:<12} {}\n", "parameter", "default", "unit", "description [source]");
+  if (dump) {
+    fmt::print("{}", tb::dump_config(defaults));
+    return 0;
+  }
+  fmt::print("{:<40}{:>10}  {:<12} {}\n", "parameter", "default", "unit", "description [source]");
   for (const tb::ParamInfo& p : tb::param_table())
-    fmt::print("{:<28}{:>12}  {:<12} {} [{}]\n", p.name, p.get(defaults), p.unit, p.description, p.source);
+    fmt::print("{:<40}{:>10}  {:<12} {} [{}]\n", p.name, p.get(defaults), p.unit, p.description, p.source);
   return 0;
 }
 
@@ -99,11 +107,15 @@ int sc_main(int argc, char* argv[]) {
   RunOptions run;
   auto* run_cmd = app.add_subcommand("run", "run a scenario file (the built-in default scenario without FILE)");
   run_cmd->add_option("file", run.file, "scenario file (docs/scenarios.md)")->check(CLI::ExistingFile);
+  run_cmd->add_option("--config", run.config_file, "configuration file: 'key = value' lines (mmusim config --dump)")
+      ->check(CLI::ExistingFile);
   run_cmd->add_option("--json", run.json_out, "write statistics as JSON (docs/stats.md) to this file");
   run_cmd->add_option("--set", run.settings, "override a parameter: key=value (see mmusim config)");
   run_cmd->add_flag("--trace", run.trace, "print every executed step with its simulated cycle");
 
+  bool dump = false;
   auto* config_cmd = app.add_subcommand("config", "list every parameter with unit, default and source");
+  config_cmd->add_flag("--dump", dump, "print the defaults as a configuration file for run --config");
 
   std::string stats_file;
   auto* stats_cmd = app.add_subcommand("stats", "list every statistic of a run with unit and description");
@@ -119,7 +131,7 @@ int sc_main(int argc, char* argv[]) {
 
   try {
     if (*run_cmd) return run_command(run);
-    if (*config_cmd) return config_command();
+    if (*config_cmd) return config_command(dump);
     if (*stats_cmd) return stats_command(stats_file);
   } catch (const tb::ScenarioError& e) {
     fmt::print(std::cerr, "{}\n", e.what());

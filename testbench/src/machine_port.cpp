@@ -11,6 +11,25 @@ namespace mmusim::testbench {
 
 Cycles CostAccount::total() const { return std::accumulate(by_phase.begin(), by_phase.end(), Cycles{0}); }
 
+MachinePort::MachinePort(machine::Machine& machine) : machine_(machine), cpus_(machine.cores()) {}
+
+void MachinePort::begin(CpuId cpu) {
+  cur_ = cpu;
+  cpus_.at(cpu) = PerCpu{};
+}
+
+Cycles MachinePort::end(CpuId cpu) {
+  const Cycles pending = cpus_.at(cpu).pending;
+  cpus_[cpu].pending = 0;
+  return pending;
+}
+
+void MachinePort::charge(Cycles cycles) {
+  PerCpu& c = cpus_[cur_];
+  c.account.by_phase[static_cast<std::size_t>(c.phase)] += cycles;
+  c.pending += cycles;
+}
+
 std::uint64_t MachinePort::nr_frames() const { return machine_.memory().size_bytes() >> kPageShift; }
 
 x86::PteVal MachinePort::read_pte(PhysAddr pa) {
@@ -52,23 +71,49 @@ void MachinePort::write_phys(PhysAddr pa, const void* src, std::size_t len) {
 }
 
 void MachinePort::flush_tlb(CpuId initiator, mm::CpuMask targets, const mm::TlbFlush& flush) {
-  for (CpuId cpu = 0; cpu < machine_.cores(); ++cpu) {
-    if (!targets.test(cpu)) continue;
-    // Remote invalidation needs an interrupt to the target; this machine has no interconnect, so
-    // the OS may only target the CPU it runs on (the testbench schedules everything on cpu 0).
-    if (cpu != initiator)
-      throw std::logic_error(fmt::format(
-          "TLB flush from cpu{} targets cpu{}, but the machine has no IPI interconnect", initiator, cpu));
+  if (initiator != cur_)
+    throw std::logic_error(fmt::format("flush_tlb from cpu{} while the OS runs on cpu{}", initiator, cur_));
+  // The local part first, as flush_tlb_mm_range does (INVLPG per page, or the whole PCID).
+  if (targets.test(initiator)) {
     if (flush.full) {
-      charge(machine_.flush_pcid(cpu, flush.pcid));
-      continue;
+      charge(machine_.flush_pcid(initiator, flush.pcid));
+    } else {
+      for (VirtAddr va = flush.start; va < flush.end; va += kPageSize)
+        charge(machine_.invlpg(initiator, flush.pcid, va));
     }
-    for (VirtAddr va = flush.start; va < flush.end; va += kPageSize) charge(machine_.invlpg(cpu, flush.pcid, va));
   }
+  std::uint64_t remote = targets.bits & ~(1ull << initiator);
+  if (machine_.cores() < 64) remote &= (1ull << machine_.cores()) - 1;
+  if (remote == 0) return;
+  const machine::Invalidation inv = flush.full ? machine::Invalidation::whole_pcid(flush.pcid)
+                                               : machine::Invalidation::range(flush.pcid, flush.start, flush.end);
+  // Time passes in the shootdown: bring the core's clock up to date first, so the IPIs leave at
+  // the right cycle; other cores may run the OS meanwhile, so keep this CPU's state.
+  PerCpu& self = cpus_[initiator];
+  machine_.advance(initiator, self.pending);
+  self.pending = 0;
+  const mm::CostPhase phase = self.phase;
+  const bool blocked = (remote & irqs_off_) != 0;
+  if (blocked && blocked_hook_) blocked_hook_(initiator, true);
+  const Cycles latency = machine_.shootdown(initiator, remote, inv);
+  if (blocked && blocked_hook_) blocked_hook_(initiator, false);
+  cur_ = initiator;
+  cpus_[initiator].phase = phase;
+  cpus_[initiator].account.by_phase[static_cast<std::size_t>(phase)] += latency;  // already elapsed
 }
 
 void MachinePort::write_cr3(CpuId cpu, PhysAddr pgd, Pcid pcid, bool noflush) {
   charge(machine_.write_cr3(cpu, pgd, pcid, noflush));
+}
+
+void MachinePort::local_irq_disable(CpuId cpu) {
+  irqs_off_ |= 1ull << cpu;
+  machine_.set_irqs_enabled(cpu, false);
+}
+
+void MachinePort::local_irq_enable(CpuId cpu) {
+  irqs_off_ &= ~(1ull << cpu);
+  machine_.set_irqs_enabled(cpu, true);
 }
 
 }  // namespace mmusim::testbench

@@ -2,22 +2,11 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
-#include <cstring>
+#include <algorithm>
+
+#include "overloaded.h"
 
 namespace mmusim::testbench {
-
-namespace {
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
-
-// Which CPU runs a scenario process. This machine slice schedules every process on cpu 0.
-constexpr CpuId kCpu = 0;
-}  // namespace
 
 ScenarioRunner::ProcStats::ProcStats(stats::Group& parent, const std::string& name)
     : group(name, &parent),
@@ -35,12 +24,25 @@ ScenarioRunner::ProcStats::ProcStats(stats::Group& parent, const std::string& na
   }
 }
 
+namespace {
+SimConfig with_cores(SimConfig config, unsigned cores) {
+  config.machine.cores = std::max(config.machine.cores, cores);
+  return config;
+}
+}  // namespace
+
 ScenarioRunner::ScenarioRunner(const Scenario& scenario, const SimConfig& config, stats::Group& root)
-    : scenario_(scenario), config_(config), root_(root), probe_(root), proc_group_("proc", &root) {
+    : scenario_(scenario),
+      config_(with_cores(config, scenario.cores)),
+      root_(root),
+      probe_(root),
+      proc_group_("proc", &root) {
   validate(config_);
   machine_ = std::make_unique<machine::Machine>(config_.machine, *this, *this, root_);
   port_ = std::make_unique<MachinePort>(*machine_);
+  port_->on_blocked([this](CpuId cpu, bool is_blocked) { blocked(cpu, is_blocked); });
   kernel_ = std::make_unique<mm::Kernel>(*port_, config_.kernel, root_);
+  slots_.resize(config_.machine.cores);
   // Every statistic exists before the run, so expectations are checked as input.
   for (const Step& step : scenario_.steps) {
     if (const auto* p = std::get_if<ProcessStep>(&step.op))
@@ -67,258 +69,249 @@ RunResult ScenarioRunner::run() {
   try {
     machine_->run();
   } catch (const std::exception& e) {  // a machine error (e.g. a core that cannot make progress)
-    const Step& step = scenario_.steps[pc_ == 0 ? 0 : pc_ - 1];
-    stop(step, "internal", fmt::format("the machine stopped: {}", e.what()));
+    stop(scenario_.steps[last_step_], "internal", fmt::format("the machine stopped: {}", e.what()));
   }
-  result_.cycles = machine_->now(kCpu);
+  if (!result_.stopped && next_step_ < scenario_.steps.size()) {
+    // Every core went idle with steps left: a step waits for something no later step can give.
+    const Step& stuck = scenario_.steps[last_step_];
+    fail(stuck, "deadlock",
+         fmt::format("the run cannot go on: step {} waits (a shootdown to a core whose interrupts stay "
+                     "disabled?) and the next step needs the same core",
+                     stuck.text));
+  }
+  for (CpuId cpu = 0; cpu < machine_->cores(); ++cpu) result_.cycles = std::max(result_.cycles, machine_->now(cpu));
   return std::move(result_);
 }
 
-mm::Pid ScenarioRunner::pid_of(const std::string& proc) const {
-  for (const auto& [name, pid] : procs_)
-    if (name == proc) return pid;
-  return -1;
+// ---- step scheduling ----
+
+void ScenarioRunner::pump() {
+  while (!result_.stopped && running_ == 0 && next_step_ < scenario_.steps.size()) {
+    const std::size_t index = next_step_;
+    const Step& step = scenario_.steps[index];
+    if (step.cpu && slots_[*step.cpu].step) return;  // its core still holds a blocked step
+    ++next_step_;
+    last_step_ = index;
+    start_step(index);
+  }
 }
 
-const std::string& ScenarioRunner::name_of(mm::Pid pid) const {
-  for (const auto& entry : procs_)
-    if (entry.second == pid) return entry.first;
-  static const std::string kUnknown = "?";
-  return kUnknown;
+bool ScenarioRunner::start_step(std::size_t index) {
+  const Step& step = scenario_.steps[index];
+  if (!step.cpu) {
+    instant_step(step);
+    return false;
+  }
+  // A process the parser believed alive may have died at run time (an unexpected signal, or a
+  // failed process creation): its later steps are not made.
+  if (const std::string* proc = acting_process(step); proc && !alive(*proc)) {
+    fail(step, "signal", fmt::format("process {} is not alive{}; the step was not made", *proc, death_of(*proc)));
+    return false;
+  }
+  const CpuId cpu = *step.cpu;
+  CpuSlot& slot = slots_[cpu];
+  slot.ops.clear();
+  machine::CoreOp op;
+  op.token = index;
+  if (const auto* a = std::get_if<AccessStep>(&step.op)) {
+    const auto va = resolve(a->addr);
+    if (!va) {
+      fail(step, "syscall", fmt::format("region {} was never mapped", a->addr.region));
+      return false;
+    }
+    if (a->kind == AccessStep::Kind::kWrite && !a->buffered) {  // visible before the next step
+      machine::CoreOp fence = op;
+      fence.kind = machine::CoreOp::Kind::kFence;
+      slot.ops.push_back(fence);
+    }
+    op.kind = a->kind == AccessStep::Kind::kWrite  ? machine::CoreOp::Kind::kStore
+              : a->kind == AccessStep::Kind::kRead ? machine::CoreOp::Kind::kLoad
+                                                   : machine::CoreOp::Kind::kFetch;
+    op.va = *va;
+    op.value = a->value;
+    op.size = a->size;
+    slot.ops.push_back(op);
+  } else if (std::holds_alternative<FenceStep>(step.op)) {
+    op.kind = machine::CoreOp::Kind::kFence;
+    slot.ops.push_back(op);
+  } else {
+    op.kind = machine::CoreOp::Kind::kKernel;
+    slot.ops.push_back(op);
+  }
+  // Loads, stores and fences run in the step's process: switch to it first if needed.
+  if (const std::string* proc = acting_process(step); proc && slot.ops.back().kind != machine::CoreOp::Kind::kKernel) {
+    machine::CoreOp sched = op;
+    sched.kind = machine::CoreOp::Kind::kKernel;
+    sched.token = index | kScheduleToken;
+    slot.ops.push_back(sched);
+  }
+  slot.step = index;
+  slot.blocked = false;
+  ++running_;
+  machine_->wake(cpu);
+  return true;
 }
 
-const std::string* ScenarioRunner::acting_process(const Step& step) {
-  return std::visit(Overloaded{
-                        [](const ProcessStep&) -> const std::string* { return nullptr; },
-                        [](const ExpectStep&) -> const std::string* { return nullptr; },
-                        [](const MmapStep& m) { return &m.proc; },
-                        [](const AccessStep& a) { return &a.proc; },
-                        [](const ForkStep& f) { return &f.parent; },
-                        [](const ExitStep& e) { return &e.proc; },
-                    },
-                    step.op);
+void ScenarioRunner::finish_step(CpuId cpu) {
+  CpuSlot& slot = slots_[cpu];
+  slot.step.reset();
+  slot.ops.clear();
+  if (!slot.blocked) --running_;
+  slot.blocked = false;
 }
 
-bool ScenarioRunner::alive(const std::string& proc) const {
-  const mm::Pid pid = pid_of(proc);
-  return pid >= 0 && kernel_->alive(pid);
-}
-
-std::string ScenarioRunner::death_of(const std::string& proc) const {
-  const mm::Pid pid = pid_of(proc);
-  if (pid < 0) return " (it was never created)";
-  const auto signal = kernel_->killed_by(pid);
-  return signal ? fmt::format(" (killed by {})", mm::signal_name(*signal)) : "";
-}
-
-std::optional<VirtAddr> ScenarioRunner::resolve(const AddrExpr& addr) const {
-  if (addr.region.empty()) return addr.offset;
-  for (const auto& [name, va] : regions_)
-    if (name == addr.region) return va + addr.offset;
-  return std::nullopt;
-}
-
-void ScenarioRunner::fail(const Step& step, std::string kind, std::string message) {
-  result_.failures.push_back({step.where, std::move(kind), std::move(message)});
-}
-
-void ScenarioRunner::trace(const Step& step, std::string outcome, Cycles now) {
-  result_.trace.push_back({step.where, step.text, std::move(outcome), now});
-}
-
-void ScenarioRunner::stop(const Step& step, const std::string& kind, const std::string& message) {
-  fail(step, kind, message);
-  result_.stopped = true;
+void ScenarioRunner::blocked(CpuId cpu, bool is_blocked) {
+  CpuSlot& slot = slots_[cpu];
+  if (!slot.step || slot.blocked == is_blocked) return;
+  slot.blocked = is_blocked;
+  if (is_blocked) {
+    --running_;
+    pump();
+  } else {
+    ++running_;
+  }
 }
 
 // ---- CoreProgram ----
 
 bool ScenarioRunner::next(CpuId cpu, machine::CoreOp& op) {
-  while (!result_.stopped && pc_ < scenario_.steps.size()) {
-    const Step& step = scenario_.steps[pc_];
-    if (const auto* expect = std::get_if<ExpectStep>(&step.op)) {
-      evaluate(step, *expect);
-      trace(step, "checked", machine_->now(cpu));
-      ++pc_;
-      continue;
-    }
-    // A process the parser believed alive may have died at run time (an unexpected signal, or
-    // a failed process creation): its later steps are not made.
-    if (const std::string* proc = acting_process(step); proc && !alive(*proc)) {
-      fail(step, "signal", fmt::format("process {} is not alive{}; the step was not made", *proc, death_of(*proc)));
-      ++pc_;
-      continue;
-    }
-    const auto* access = std::get_if<AccessStep>(&step.op);
-    if (!access) {  // process, mmap, fork, exit: a kernel entry on this core
-      op = {};
-      op.kind = machine::CoreOp::Kind::kKernel;
-      op.token = pc_++;
-      return true;
-    }
-    const mm::Pid pid = pid_of(access->proc);
-    const auto va = resolve(access->addr);
-    if (!va) {
-      fail(step, "syscall", fmt::format("region {} was never mapped", access->addr.region));
-      ++pc_;
-      continue;
-    }
-    if (kernel_->current(cpu) != pid) {  // schedule the process first (a context switch)
-      op = {};
-      op.kind = machine::CoreOp::Kind::kKernel;
-      op.token = kScheduleToken | static_cast<std::uint64_t>(pid);
-      return true;
-    }
-    op = {};
-    op.kind = access->is_write ? machine::CoreOp::Kind::kStore : machine::CoreOp::Kind::kLoad;
-    op.va = *va;
-    op.value = access->value;
-    op.size = access->size;
-    op.token = pc_++;
+  CpuSlot& slot = slots_[cpu];
+  if (slot.step && slot.ops.empty()) finish_step(cpu);
+  if (!slot.step) pump();
+  if (slot.step && !slot.ops.empty() && !result_.stopped) {
+    op = slot.ops.back();
+    slot.ops.pop_back();
     return true;
   }
-  return false;
+  const bool done = result_.stopped || (next_step_ >= scenario_.steps.size() && running_ == 0 &&
+                                        std::none_of(slots_.begin(), slots_.end(), [](const CpuSlot& s) {
+                                          return s.step.has_value();
+                                        }));
+  if (done) {
+    for (CpuId c = 0; c < machine_->cores(); ++c)
+      if (c != cpu) machine_->wake(c);
+    return false;
+  }
+  op = {};
+  op.kind = machine::CoreOp::Kind::kWait;
+  return true;
 }
 
 void ScenarioRunner::completed(CpuId cpu, const machine::CoreOp& op, std::uint64_t value, Cycles now) {
   probe_.access_done(cpu, now);
-  const Step& step = scenario_.steps[op.token];
+  if (op.kind == machine::CoreOp::Kind::kFence) return;
+  const Step& step = scenario_.steps[op.token & kStepMask];
   const auto& access = std::get<AccessStep>(step.op);
   if (access.expect == AccessExpect::kSignal)
     fail(step, "signal", fmt::format("expected {}, but the access to {:#x} completed", access.signal, op.va));
-  if (access.is_write) {
-    shadow_.store(access.proc, op.va, op.value, op.size);
-    trace(step, "stored", now);
-    return;
+  switch (access.kind) {
+    case AccessStep::Kind::kWrite:
+      if (access.buffered) {
+        pending_stores_.push_back({cpu, op.token & kStepMask});
+        trace(step, "store buffered", now);
+      } else {
+        shadow_.store(access.proc, op.va, op.value, op.size);
+        trace(step, "stored", now);
+      }
+      return;
+    case AccessStep::Kind::kFetch:
+      trace(step, "fetched", now);
+      return;
+    case AccessStep::Kind::kRead:
+      break;
   }
-  const OracleVerdict verdict = shadow_.check_load(access.proc, op.va, op.size, value);
-  if (verdict.kind == OracleVerdict::Kind::kMissedCow) {
-    fail(step, "missed COW",
-         fmt::format("{} read {} at {} ({:#x}) but must see {}: the value was stored by process {}", access.proc,
-                     value, access.addr.str(), op.va, verdict.expected, verdict.culprit));
-  } else if (verdict.kind == OracleVerdict::Kind::kLostStore) {
-    fail(step, "lost store",
-         fmt::format("{} read {} at {} ({:#x}) but must see {}", access.proc, value, access.addr.str(), op.va,
-                     verdict.expected));
-  }
-  if (access.expect == AccessExpect::kValue && value != access.expected)
-    fail(step, "value", fmt::format("read {} at {}: expected {}, got {}", access.proc, access.addr.str(),
-                                    access.expected, value));
+  // A load that a buffered store of this core may have forwarded is not the oracle's to judge.
+  const bool forwarded = std::any_of(pending_stores_.begin(), pending_stores_.end(), [&](const PendingStore& p) {
+    const auto& w = std::get<AccessStep>(scenario_.steps[p.step].op);
+    const auto wva = resolve(w.addr);
+    return p.cpu == cpu && wva && *wva < op.va + op.size && op.va < *wva + w.size;
+  });
+  if (!forwarded)
+    check_load(step, access.proc, access.proc, op.va, access.addr, op.size, value, access.expect, access.expected,
+               access.signal);
   trace(step, fmt::format("read {}", value), now);
+}
+
+void ScenarioRunner::store_visible(CpuId cpu, const machine::CoreOp& op, PhysAddr, Cycles) {
+  // Only buffered stores are recorded here; the others were recorded at completion, with the
+  // fence that follows them making them visible before the next step.
+  auto it = std::find_if(pending_stores_.begin(), pending_stores_.end(), [&](const PendingStore& p) {
+    return p.cpu == cpu && p.step == (op.token & kStepMask);
+  });
+  if (it == pending_stores_.end()) return;
+  const auto& access = std::get<AccessStep>(scenario_.steps[it->step].op);
+  shadow_.store(access.proc, op.va, op.value, op.size);
+  pending_stores_.erase(it);
 }
 
 void ScenarioRunner::aborted(CpuId cpu, const machine::CoreOp& op, Cycles now) {
   probe_.access_done(cpu, now);
   if (result_.stopped) return;  // the handler failed; already reported
-  const Step& step = scenario_.steps[op.token];
+  const Step& step = scenario_.steps[op.token & kStepMask];
   const auto& access = std::get<AccessStep>(step.op);
   const mm::Pid pid = pid_of(access.proc);
   const auto signal = kernel_->killed_by(pid);
   const char* name = signal ? mm::signal_name(*signal) : "an unknown cause";
   shadow_.exit(access.proc);
+  detach_pins(access.proc, 0, ~0ull);
+  slots_[cpu].ops.clear();  // the step ends with its process
   if (access.expect == AccessExpect::kSignal && access.signal == name) {
     trace(step, fmt::format("{} (expected)", name), now);
     return;
   }
+  const char* verb = access.kind == AccessStep::Kind::kWrite  ? "write to"
+                     : access.kind == AccessStep::Kind::kRead ? "read of"
+                                                              : "fetch from";
   fail(step, "signal",
-       fmt::format("process {} was killed by {} at {:#x} ({} {})", access.proc, name, op.va,
-                   access.is_write ? "write to" : "read of", access.addr.str()));
+       fmt::format("process {} was killed by {} at {:#x} ({} {})", access.proc, name, op.va, verb, access.addr.str()));
   trace(step, fmt::format("killed by {}", name), now);
 }
 
 // ---- ExceptionVector ----
 
+void ScenarioRunner::count_fault(mm::Pid pid, mm::FaultKind kind) {
+  for (auto& ps : proc_stats_)
+    if (ps->group.name() == name_of(pid)) ps->by_kind[static_cast<std::size_t>(kind)]->inc();
+}
+
 machine::FaultReply ScenarioRunner::page_fault(CpuId cpu, VirtAddr va, std::uint32_t error_code, Cycles now) {
-  port_->begin_account();
-  const Step& step = scenario_.steps[pc_ - 1];  // the access being executed
+  port_->begin(cpu);
+  const Step& step = scenario_.steps[slots_[cpu].step.value_or(last_step_)];
   try {
     const auto pid = kernel_->current(cpu);  // taken first: a fatal fault ends the task
     const mm::FaultResult result = kernel_->handle_page_fault(cpu, va, error_code);
-    probe_.fault_raised(cpu, result.kind, now, port_->account());
-    if (pid) {
-      for (auto& ps : proc_stats_)
-        if (ps->group.name() == name_of(*pid)) ps->by_kind[static_cast<std::size_t>(result.kind)]->inc();
-    }
+    probe_.fault_raised(cpu, result.kind, now, port_->account(cpu));
+    if (pid) count_fault(*pid, result.kind);
     const bool killed = result.signal != mm::Signal::kNone;
-    return {killed ? machine::FaultOutcome::kAbort : machine::FaultOutcome::kRetry, port_->account().total()};
+    return {killed ? machine::FaultOutcome::kAbort : machine::FaultOutcome::kRetry, port_->end(cpu)};
   } catch (const mm::InvariantError& e) {
     stop(step, "invariant", e.what());
   } catch (const std::exception& e) {
     stop(step, "internal", fmt::format("page fault at {:#x}: {}", va, e.what()));
   }
-  return {machine::FaultOutcome::kAbort, port_->account().total()};
+  return {machine::FaultOutcome::kAbort, port_->end(cpu)};
 }
 
 Cycles ScenarioRunner::kernel_entry(CpuId cpu, const machine::CoreOp& op, Cycles now) {
-  port_->begin_account();
-  const bool schedule = (op.token & kScheduleToken) != 0;
-  const Step& step = scenario_.steps[schedule ? pc_ : op.token];
+  port_->begin(cpu);
+  const Step& step = scenario_.steps[op.token & kStepMask];
   try {
-    if (schedule) {
-      kernel_->switch_to(cpu, static_cast<mm::Pid>(op.token & ~kScheduleToken));
-      probe_.syscall("context_switch", port_->account());
+    if (op.token & kScheduleToken) {
+      const mm::Pid pid = pid_of(*acting_process(step));
+      if (kernel_->current(cpu) != pid) {
+        kernel_->switch_to(cpu, pid);
+        probe_.syscall("context_switch", port_->account(cpu));
+      }
     } else {
       kernel_step(cpu, step);
-      trace(step, "done", now + port_->account().total());
+      trace(step, "done", now + port_->account(cpu).total());
     }
   } catch (const mm::InvariantError& e) {
     stop(step, "invariant", e.what());
   } catch (const std::exception& e) {
     stop(step, "internal", e.what());
   }
-  return port_->account().total();
-}
-
-void ScenarioRunner::ensure_current(CpuId cpu, mm::Pid pid) {
-  if (kernel_->current(cpu) != pid) kernel_->switch_to(cpu, pid);
-}
-
-void ScenarioRunner::kernel_step(CpuId cpu, const Step& step) {
-  std::visit(
-      Overloaded{
-          [&](const ProcessStep& p) {
-            const mm::Pid pid = kernel_->create_process(cpu);
-            probe_.syscall("process_create", port_->account());
-            if (pid < 0) return fail(step, "syscall", fmt::format("process creation failed: {}", std::strerror(-pid)));
-            procs_.emplace_back(p.name, pid);
-            shadow_.create(p.name);
-          },
-          [&](const MmapStep& m) {
-            const mm::Pid pid = pid_of(m.proc);
-            ensure_current(cpu, pid);
-            const long r = kernel_->mmap(cpu, pid, m.at.value_or(0), m.pages * kPageSize, m.prot, m.at.has_value());
-            probe_.syscall("mmap", port_->account());
-            if (r < 0) return fail(step, "syscall", fmt::format("mmap failed: {}", std::strerror(static_cast<int>(-r))));
-            regions_.emplace_back(m.region, static_cast<VirtAddr>(r));
-            shadow_.map_zero(m.proc, static_cast<VirtAddr>(r), m.pages * kPageSize);
-          },
-          [&](const ForkStep& f) {
-            const mm::Pid parent = pid_of(f.parent);
-            ensure_current(cpu, parent);
-            const long child = kernel_->fork(cpu, parent);
-            probe_.syscall("fork", port_->account());
-            if (child < 0) return fail(step, "syscall", fmt::format("fork failed: {}", std::strerror(static_cast<int>(-child))));
-            procs_.emplace_back(f.child, static_cast<mm::Pid>(child));
-            shadow_.fork(f.parent, f.child);
-          },
-          [&](const ExitStep& e) {
-            const mm::Pid pid = pid_of(e.proc);
-            ensure_current(cpu, pid);
-            kernel_->exit(cpu, pid);
-            probe_.syscall("exit", port_->account());
-            shadow_.exit(e.proc);
-          },
-          [&](const auto&) { throw std::logic_error("kernel_step: not a kernel operation"); },
-      },
-      step.op);
-}
-
-void ScenarioRunner::evaluate(const Step& step, const ExpectStep& expect) {
-  const stats::Stat* stat = root_.find(expect.stat);  // checked to exist at construction
-  const double value = stat->value_as_double();
-  if (!compare(value, expect.cmp, expect.number))
-    fail(step, "expect", fmt::format("{} is {}, expected {} {}", expect.stat, value, compare_symbol(expect.cmp),
-                                     expect.number));
+  return port_->end(cpu);
 }
 
 }  // namespace mmusim::testbench

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 namespace mmusim::testbench {
 namespace {
 
@@ -52,7 +54,9 @@ TEST(ScenarioParser, ParsesEveryOperation) {
 
 TEST(ScenarioParser, ErrorsNameFileLineColumnAndReason) {
   EXPECT_EQ(error_of("process P\nfly P\n"),
-            "t.scn:2:1: error: unknown operation 'fly' (expected process, mmap, read, write, fork, exit or expect)");
+            "t.scn:2:1: error: unknown operation 'fly' (process, thread, mmap, read, write, fetch, fork, exit, "
+            "munmap, mprotect, madvise, swapout, pin, get, pin_begin, pin_end, unpin, dma_read, dma_write, fence, "
+            "expect, known-bad)");
   EXPECT_EQ(error_of("process P\nmmap P A 1\nwrite P A 0x\n"),
             "t.scn:3:11: error: bad number '0x' for value (decimal or 0x-hex, at most 64 bits)");
   EXPECT_EQ(error_of("process P\nmmap P A 99999999999999999999\n"),
@@ -63,7 +67,7 @@ TEST(ScenarioParser, ErrorsNameFileLineColumnAndReason) {
   EXPECT_EQ(error_of("process P\nmmap P A 1\nmmap P A 1\n"), "t.scn:3:8: error: region 'A' is already defined");
   EXPECT_EQ(error_of("process P\nexit P\nexit P\n"), "t.scn:3:6: error: process 'P' is no longer alive (exited at line 2)");
   EXPECT_EQ(error_of("process P\nmmap P A 1\nwrite P A 1 expect 3\n"),
-            "t.scn:3:20: error: a write can only expect a signal (SIGSEGV, SIGBUS or OOM-kill)");
+            "t.scn:3:20: error: a write or fetch can only expect a signal (SIGSEGV, SIGBUS or OOM-kill)");
   EXPECT_EQ(error_of("process P\nmmap P A 1\nwrite P A 256 size=1\n"),
             "t.scn:3:11: error: value 256 does not fit in 1 bytes");
   EXPECT_EQ(error_of("process P\nmmap P A 1\nread P A+4\n"), "t.scn:3:8: error: address is not 8-byte aligned");
@@ -74,6 +78,57 @@ TEST(ScenarioParser, ErrorsNameFileLineColumnAndReason) {
             "t.scn:1:18: error: bad comparison '~' (==, !=, <, <=, >, >=)");
   EXPECT_EQ(error_of("process P extra\n"), "t.scn:1:11: error: unexpected 'extra'");
   EXPECT_EQ(error_of("process 1P\n"), "t.scn:1:9: error: bad process name '1P' (letters, digits, _)");
+}
+
+TEST(ScenarioParser, ThreadsPinsAndRangesResolveStatically) {
+  const Scenario s = parse_scenario(
+      "process P\nthread P.t2 cpu=3\nmmap P A 4\nwrite P.t2 A 1 buffered\npin P A as X rw longterm\n"
+      "pin_begin P.t2 A+1p as Y\nswapout P A expect EBUSY\npin_end Y\ndma_write X 5 offset=8 size=4\n"
+      "dma_read Y expect wrong-COW\nmprotect P A+2p prot=r\nmadvise P.t2 A dontneed pages=1\n"
+      "expect pin X consistent\nunpin X\nfork P.t2 C cpu=2\nread C A expect missed-COW\nknown-bad L4 demo\n",
+      "t.scn");
+  EXPECT_EQ(s.cores, 4u);
+  EXPECT_EQ(s.known_bad, "L4 demo");
+  EXPECT_EQ(s.steps[1].cpu, 3u);
+  EXPECT_TRUE(std::get<AccessStep>(s.steps[3].op).buffered);
+  EXPECT_EQ(s.steps[3].cpu, 3u);
+  const auto& pin = std::get<PinStep>(s.steps[4].op);
+  EXPECT_TRUE(pin.write && pin.longterm && !pin.get && pin.mode == PinStep::Mode::kFast);
+  EXPECT_EQ(std::get<PinStep>(s.steps[5].op).mode, PinStep::Mode::kBegin);
+  EXPECT_EQ(s.steps[6].expect_errno, EBUSY);
+  EXPECT_EQ(s.steps[7].cpu, 3u);  // pin_end runs where pin_begin did
+  const auto& dma = std::get<DmaStep>(s.steps[8].op);
+  EXPECT_EQ(dma.offset, 8u);
+  EXPECT_EQ(dma.size, 4u);
+  EXPECT_EQ(std::get<DmaStep>(s.steps[9].op).verdict, "wrong COW");
+  EXPECT_EQ(std::get<RangeStep>(s.steps[10].op).pages, 2u);  // to the end of the region
+  EXPECT_EQ(std::get<RangeStep>(s.steps[11].op).advice, "dontneed");
+  EXPECT_EQ(s.steps[14].cpu, 3u);  // fork runs on the forking thread's core
+  EXPECT_EQ(std::get<AccessStep>(s.steps[15].op).signal, "missed COW");
+  EXPECT_EQ(s.steps[15].cpu, 2u);  // the child's main thread
+}
+
+TEST(ScenarioParser, NewStepErrors) {
+  EXPECT_EQ(error_of("process P\nread P.t2 0x1000\n"),
+            "t.scn:2:6: error: undefined thread 'P.t2' (declare it with: thread P.t2 cpu=N)");
+  EXPECT_EQ(error_of("process P\nthread P.t2\n"), "t.scn:2:8: error: a thread needs a core: thread PROC.NAME cpu=N");
+  EXPECT_EQ(error_of("process P cpu=64\n"), "t.scn:1:11: error: cpu=64 is outside 0..63");
+  EXPECT_EQ(error_of("process P\nmmap P A 1\npin P A as X\npin P A as X\n"),
+            "t.scn:4:12: error: pin 'X' is already defined");
+  EXPECT_EQ(error_of("process P\nmmap P A 1\npin P A as X\nunpin X\ndma_read X\n"),
+            "t.scn:5:10: error: pin 'X' was released");
+  EXPECT_EQ(error_of("process P\nmmap P A 1\npin P A as X\npin_end X\n"),
+            "t.scn:4:9: error: 'X' was not started by pin_begin, or has ended");
+  EXPECT_EQ(error_of("process P\nmmap P A 1\nread P A expect EFAULT\n"),
+            "t.scn:3:10: error: 'read' does not return an error to expect");
+  EXPECT_EQ(error_of("process P\nmmap P A 1\nswapout P A expect EWHAT\n"), "t.scn:3:20: error: unknown errno 'EWHAT'");
+  EXPECT_EQ(error_of("process P\nmmap P A 1\nmadvise P A sleep\n"),
+            "t.scn:3:13: error: unknown advice 'sleep' (dontneed, dontfork, dofork, wipeonfork, keeponfork)");
+  EXPECT_EQ(error_of("process P\nmmap P A 1\nmprotect P A\n"), "t.scn:3:1: error: mprotect needs prot=none|r|rw|rx|rwx");
+  EXPECT_EQ(error_of("process P\nmmap P A 1\nmunmap P A+2p\n"),
+            "t.scn:3:10: error: the address is beyond its region; give pages=N");
+  EXPECT_EQ(error_of("process P\nthread P.t2 cpu=1\nexit P.t2\n"),
+            "t.scn:3:6: error: exit takes a process (the whole thread group exits)");
 }
 
 TEST(ScenarioParser, ExpectedSigsegvEndsTheProcess) {

@@ -59,6 +59,10 @@ class ArchPort {
   // Atomic exchange (a locked RMW, a full fence on x86): ptep_get_and_clear and friends use it
   // so that A/D bits set concurrently by a walker are returned, never lost (HW3).
   virtual x86::PteVal xchg_pte(PhysAddr pa, x86::PteVal value) = 0;
+  // A plain (non-locked) store of an entry. mm uses it only under the plain_pte_clear fault
+  // injection (HW3 broken): a machine with store buffers buffers it in the initiating CPU's store
+  // buffer, so the clear may become visible after later loads (race T4). Default: write_pte.
+  virtual void store_pte(PhysAddr pa, x86::PteVal value) { write_pte(pa, value); }
   // Backdoor read for invariant checks and introspection: no cost, no statistics.
   virtual x86::PteVal peek_pte(PhysAddr pa) const = 0;
 
@@ -71,6 +75,17 @@ class ArchPort {
   // Invalidate translations on every CPU of `targets` (which may include `initiator`, the CPU
   // running the OS operation). Returns when every target has dropped them (HW4).
   virtual void flush_tlb(CpuId initiator, CpuMask targets, const TlbFlush& flush) = 0;
+
+  // GUP-fast's local_irq_save / local_irq_restore on `cpu` (§3.9 steps 2 and 4). While a CPU has
+  // interrupts disabled it acknowledges shootdown IPIs only after enabling them again (HW5); a
+  // machine without IPI modelling may ignore both.
+  virtual void local_irq_disable(CpuId /*cpu*/) {}
+  virtual void local_irq_enable(CpuId /*cpu*/) {}
+
+  // smp_mb() on the CPU running the OS operation: drains its store buffer before any later load
+  // (HW6). fork issues it right after the first write_protect_seq increment, where x86 gets it
+  // from the locked RMW of the page-table-lock acquisition (§4.4 (b), R13).
+  virtual void full_fence() {}
 
   // CR3 write on `cpu`: root table `pgd`, PCID `pcid`; `noflush` is CR3 bit 63 (keep the
   // PCID's cached translations).

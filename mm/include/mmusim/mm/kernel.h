@@ -1,120 +1,35 @@
-// The OS memory manager's entry points: processes, their mm, syscalls and the page-fault handler.
+// The OS memory manager's entry points: processes, their mm, syscalls, GUP pins, reclaim and the
+// page-fault handler.
 //
 // This is the facade testbench/ drives. Everything behind it (struct page, VMAs, page tables in
-// simulated memory, do_anonymous_page, do_wp_page, copy_page_range, zap) follows
-// mm-semantics.md and the kernel's names. Each entry point runs "on" a CPU: the cost of its steps
-// is charged through the ArchPort, and TLB maintenance is issued for that CPU as initiator.
+// simulated memory, do_anonymous_page, do_wp_page, do_swap_page, __get_user_pages, GUP-fast,
+// copy_page_range, change_protection, try_to_unmap_one, zap) follows mm-semantics.md and the
+// kernel's names. Each entry point runs "on" a CPU: the cost of its steps is charged through the
+// ArchPort, and TLB maintenance is issued for that CPU as initiator, to the CPUs of the mm's
+// cpumask. Entry points are not reentrant: the machine must not call into the Kernel from inside
+// a port call made by another entry point.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <stdexcept>
-#include <string>
 #include <vector>
 
 #include "mmusim/arch/types.h"
 #include "mmusim/arch/x86_paging.h"
 #include "mmusim/mm/arch_port.h"
 #include "mmusim/mm/cost_profile.h"
+#include "mmusim/mm/injections.h"
+#include "mmusim/mm/mm_types.h"
 #include "mmusim/stats/stats.h"
 
 namespace mmusim::mm {
 
-using Pid = int;
-
-// Protection bits of mmap/mprotect.
-enum Prot : unsigned { kProtNone = 0, kProtRead = 1, kProtWrite = 2, kProtExec = 4 };
-
-// Fault kinds (mm-semantics.md §5.0).
-enum class FaultKind : std::uint8_t {
-  kMissing,   // MISS: none -> new exclusive anonymous page (do_anonymous_page, write)
-  kZeroPage,  // MISS0: none -> shared zero page mapped R/O (do_anonymous_page, read)
-  kWpZero,    // WP-zero: write to the zero page -> new zeroed page (wp_page_copy, no data copy)
-  kWpReuse,   // WP-reuse: write to an R/O anonymous page proved exclusive -> made writable
-  kWpCopy,    // WP-copy: write to a possibly-shared page -> copied (wp_page_copy)
-  kSpurious,  // SPUR: the entry already permits the access (R7); nothing to do
-  kSigsegv,   // bad access: no VMA, or the VMA forbids it; the task gets SIGSEGV
-  kOom,       // allocation failed: the task is killed (VM_FAULT_OOM)
-};
-inline constexpr std::size_t kFaultKindCount = 8;
-const char* fault_kind_name(FaultKind kind);  // "missing", "zero_page", "wp_zero", ...
-
-enum class Signal : std::uint8_t { kNone, kSigsegv, kSigbus, kOomKill };
-const char* signal_name(Signal signal);
-
-struct FaultResult {
-  FaultKind kind;
-  Signal signal = Signal::kNone;  // kNone: retry the access; otherwise the task was killed
-};
-
-// Knobs that deliberately break a rule, for tests that must show an oracle catching it.
-// Never enabled by default; named after the rule they remove.
-struct TestSwitches {
-  bool break_cow = false;  // do_wp_page reuses possibly-shared pages (missed COW, I5)
-};
-
-struct KernelConfig {
-  CostProfile costs;
-  TestSwitches test;
-  bool check_invariants = true;  // CONFIG_DEBUG_VM: check I1/I6/I13 after every operation
-};
-
-// A violation of a spec invariant found by check_invariants().
-struct InvariantViolation {
-  std::string invariant;  // "I1", "I6", "I13", "MAPCOUNT", "RSS", "ZERO", "PGTABLE", "LEAK"
-  std::string detail;     // page, entry and what is wrong
-  Pid pid = -1;           // the address space of the entry concerned; -1: a page-only check
-  VirtAddr va = 0;        // the address of that entry
-  Pfn pfn = 0;            // the frame concerned
-};
-
-// Thrown by a Kernel entry point when KernelConfig::check_invariants is set and the state it
-// leaves violates an invariant (CONFIG_DEBUG_VM's VM_BUG_ON). The state is left as it is.
-class InvariantError : public std::logic_error {
- public:
-  InvariantError(std::string operation, std::vector<InvariantViolation> violations);
-  const std::string& operation() const { return operation_; }  // "fork", "handle_page_fault", ...
-  const std::vector<InvariantViolation>& violations() const { return violations_; }
-
- private:
-  std::string operation_;
-  std::vector<InvariantViolation> violations_;
-};
-
-// struct page of one frame, for oracles and tests.
-struct PageInfo {
-  std::uint32_t refcount = 0;  // page_count
-  std::uint32_t mapcount = 0;  // PTE mappings
-  bool anon = false;           // PG_anon
-  bool anon_exclusive = false; // PG_anon_exclusive
-  bool pgtable = false;        // holds a page table
-  bool zero_page = false;      // the shared zero page
-};
-
-// One VMA of an address space.
-struct VmaInfo {
-  VirtAddr start = 0;
-  VirtAddr end = 0;
-  unsigned prot = kProtNone;
-  bool anon_vma = false;  // an anon_vma exists (some page was written); fork copies entries
-};
-
-// An address space, for oracles, tests and reports.
-struct MmInfo {
-  PhysAddr pgd = 0;                     // root table
-  Pcid pcid = 0;                        // 1..4095
-  CpuMask cpumask;                      // CPUs that ran it (flush targets)
-  std::uint64_t rss_anon = 0;           // MM_ANONPAGES
-  std::uint64_t nr_ptes = 0;            // level-1 page tables
-  std::uint64_t nr_pgtables = 0;        // page-table frames below the root
-  std::uint64_t write_protect_seq = 0;  // even outside fork
-  std::vector<VmaInfo> vmas;            // in address order
-};
-
 // Errors: calls returning long report errno-style negatives (-ESRCH for an unknown or dead pid,
-// -EINVAL, -ENOMEM); void calls given an unknown or dead pid, or a CPU with no current task,
-// throw std::invalid_argument. Nothing else of the caller's making crashes the model.
+// -EINVAL, -ENOMEM, -EFAULT, -EBUSY); void calls given an unknown or dead pid, or a CPU with no
+// current task, throw std::invalid_argument. Nothing else of the caller's making crashes the
+// model. A CPU id >= 64 (CpuMask width) is -EINVAL for long calls.
 class Kernel {
  public:
   // Boots: allocates the shared zero page and swapper_pg_dir (the empty root a CPU switches to
@@ -130,8 +45,9 @@ class Kernel {
   Pid create_process(CpuId cpu);
 
   // Context switch on `cpu` to `pid` (switch_mm: CR3 write with the no-flush bit, mm_cpumask
-  // update). Switching to the task already current is a no-op. Throws std::invalid_argument for
-  // an unknown or dead pid.
+  // update). The same pid may be current on several CPUs at once (threads of one process).
+  // Switching to the task already current is a no-op. Throws std::invalid_argument for an
+  // unknown or dead pid.
   void switch_to(CpuId cpu, Pid pid);
   std::optional<Pid> current(CpuId cpu) const;
 
@@ -139,13 +55,33 @@ class Kernel {
   // choose (top-down below 0x7f0000000000). Returns the address, or -EINVAL / -ENOMEM.
   long mmap(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len, unsigned prot, bool fixed);
 
+  // munmap(addr, len): 0, or -EINVAL (addr unaligned, len 0, range beyond the user VA). Zaps
+  // the range (flush before free, R6), frees page tables no VMA covers any more (after a flush
+  // that drops paging-structure caches, R11), splits or removes the VMAs. Pinned pages survive.
+  long munmap(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len);
+
+  // mprotect(addr, len, prot) (change_protection, §3.12): 0, -EINVAL (addr unaligned, unknown
+  // prot bits) or -ENOMEM (range not fully mapped; VMAs before the hole are changed, as Linux
+  // does). Write-protects entries; a writable protection sets the write bit only on entries of
+  // exclusive anonymous pages (KernelConfig::mprotect_write_exclusive). The changed range is
+  // flushed before returning (R5). VMAs are split at the range edges and merged with compatible
+  // neighbours.
+  long mprotect(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len, unsigned prot);
+
+  // madvise(addr, len, advice): 0, -EINVAL (addr unaligned, unknown advice) or -ENOMEM (the
+  // range has holes; the mapped parts are still advised). kDontNeed zaps (R6); the fork advices
+  // set or clear VM_DONTCOPY / VM_WIPEONFORK, splitting and merging VMAs.
+  long madvise(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len, Advice advice);
+
   // fork(): returns the child's pid, or -ENOMEM (nothing of the child remains), or -ESRCH.
-  // The child is current nowhere until switch_to.
+  // The child is current nowhere until switch_to. Maybe-pinned exclusive pages are copied for
+  // the child at once (B01); VM_DONTCOPY areas are not inherited, VM_WIPEONFORK areas are empty.
   long fork(CpuId cpu, Pid parent);
 
   // exit(): zaps the address space (flush before free, R6) and frees it. The pid becomes dead;
-  // CPUs on which it was current switch to swapper_pg_dir and have no current task. Throws
-  // std::invalid_argument for an unknown or dead pid.
+  // CPUs on which it was current switch to swapper_pg_dir and have no current task. Pins taken
+  // on it stay valid and keep their pages allocated until unpinned. Throws std::invalid_argument
+  // for an unknown or dead pid.
   void exit(CpuId cpu, Pid pid);
 
   // The #PF handler for the task current on `cpu`; charges exception entry and exit. When the
@@ -153,10 +89,54 @@ class Kernel {
   // std::invalid_argument when no task is current on `cpu`.
   FaultResult handle_page_fault(CpuId cpu, VirtAddr va, std::uint32_t error_code);
 
+  // ---- GUP (§3.8-§3.10) ----
+  // One page at `va` of `pid` with gup_flags (GupFlags). Returns a handle id >= 1, or -EINVAL
+  // (not exactly one of FOLL_GET/FOLL_PIN, FOLL_LONGTERM without FOLL_PIN, unknown bits),
+  // -ESRCH, -EFAULT (no VMA, the VMA forbids the access (check_vma_flags), or a fault gave
+  // SIGBUS), -ENOMEM (a fault ran out of memory; the process is not killed).
+  // pin_user_pages: the slow path (__get_user_pages: follow_page_pte, faultin_page with
+  // FAULT_FLAG_WRITE or FAULT_FLAG_UNSHARE, retry). pin_user_pages_fast: GUP-fast first, the slow
+  // path on any bail-out; when `pid` is not current on `cpu` there is no current->mm to walk
+  // locklessly, and the slow path is used directly.
+  long pin_user_pages(CpuId cpu, Pid pid, VirtAddr va, unsigned gup_flags);
+  long pin_user_pages_fast(CpuId cpu, Pid pid, VirtAddr va, unsigned gup_flags);
+  // pin_user_pages_fast split at the point a concurrent operation can interleave (§4.4):
+  // begin disables interrupts on `cpu`, samples write_protect_seq and reads the entry (G1/Q1)
+  // and returns a cursor id >= 1 (or the errors above); end, on the same cpu, grabs the page,
+  // rereads the entry, checks gup_must_unshare, enables interrupts and rechecks the sequence
+  // (G2-G4/Q3), falling back to the slow path on any bail-out. end returns the handle id or
+  // -errno; -EINVAL for an unknown cursor. begin returns -EBUSY while a cursor of the same cpu
+  // is open (one interrupts-off section per CPU). While any cursor is open, page tables freed
+  // by other operations are kept until it ends (§4.4 (c)).
+  long gup_fast_begin(CpuId cpu, Pid pid, VirtAddr va, unsigned gup_flags);
+  long gup_fast_end(long cursor);
+  // unpin_user_page / put_page of a FOLL_GET handle: 0, or -EINVAL for an unknown id. A pinned
+  // anonymous page that is no longer exclusive fails §3.10's sanity check: with
+  // check_invariants the pin is still released and InvariantError ("I3") is thrown.
+  long unpin_user_page(CpuId cpu, long pin_id);
+  // DMA through a pin or reference (HW8): reads/writes the frame it holds with read_phys /
+  // write_phys, bypassing every TLB. `offset` is within the 4 KiB page. 0, or -EINVAL (unknown
+  // id, len 0, or offset + len beyond the page); device_write on a pin of the shared zero page
+  // (B16) is -EFAULT.
+  long device_read(long pin_id, std::uint64_t offset, void* dst, std::size_t len);
+  long device_write(long pin_id, std::uint64_t offset, const void* src, std::size_t len);
+
+  // ---- reclaim (§3.13, §3.14) ----
+  // Reclaim of the anonymous page mapped at `va` in `pid` (shrink_page_list on one page): 0
+  // (written to swap, every mapping replaced by a swap entry, the page freed unless another
+  // reference keeps it in the swap cache), -EBUSY (maybe pinned: refused before or during
+  // try_to_unmap), -ENOMEM (no free slot, or no swap device), -EFAULT (nothing present there,
+  // the zero page, no VMA), -EINVAL (cpu), -ESRCH.
+  long swap_out(CpuId cpu, Pid pid, VirtAddr va);
+  // swapoff of the swap device (try_to_unuse, unuse_pte): every swap entry becomes a present R/O
+  // entry, not exclusive; then the device is gone. 0, -EINVAL (no swap device active), -ENOMEM.
+  long swapoff(CpuId cpu);
+
   // ---- introspection (oracles, tests, reports); never charges cycles ----
   bool alive(Pid pid) const;
   std::optional<Signal> killed_by(Pid pid) const;  // set when a fault killed the task
-  // The leaf entry mapping `va` in `pid`, if the page tables reach a PTE for it.
+  // The leaf entry mapping `va` in `pid`, if the page tables reach a PTE for it (present entries,
+  // swap entries and PROT_NONE entries alike: this is the raw 64-bit value).
   std::optional<x86::PteVal> lookup_pte(Pid pid, VirtAddr va) const;
   std::vector<InvariantViolation> check_invariants() const;
   std::uint64_t free_frames() const;
@@ -164,6 +144,15 @@ class Kernel {
   std::optional<PageInfo> page_info(Pfn pfn) const;
   Pfn zero_pfn() const;
   std::optional<MmInfo> mm_info(Pid pid) const;  // nullopt for an unknown or dead pid
+  std::vector<PinInfo> pins() const;             // outstanding pins and references, by id
+  std::optional<PinInfo> pin(long id) const;
+  // The frame the pin holds is the frame mapped (present) at its address in its process now;
+  // false for an unknown id, a dead process or an address mapped by no present entry.
+  bool pin_consistent(long id) const;
+  // The faults the last pin_user_pages* / gup_fast_end call raised through faultin_page, in
+  // order (empty when GUP-fast succeeded or no fault was needed).
+  const std::vector<FaultKind>& last_gup_faults() const;
+  std::uint64_t free_swap_slots() const;  // 0 when no swap device is active
 
  private:
   struct Impl;

@@ -1,10 +1,18 @@
 // A core: a SystemC initiator thread that runs its CoreProgram's operation stream through its
-// Mmu and physical memory, loosely timed with a quantum keeper (TLM-2.0 temporal decoupling:
-// each operation advances the core's local time by its cycles, and the thread yields to the
-// SystemC kernel only when the quantum is used up). Page faults and kernel entries are handed
-// synchronously, in this thread, to the ExceptionVector.
+// Mmu, its store buffer and physical memory, loosely timed (TLM-2.0 temporal decoupling): each
+// operation advances the core's local time by its cycles, and the thread yields to the SystemC
+// kernel only when its quantum is used up, when it sleeps, and at shootdowns. Page faults and
+// kernel entries are handed synchronously, in this thread, to the ExceptionVector.
+//
+// Interrupts (IPIs) are taken at operation boundaries, in the middle of kCompute work, while the
+// core sleeps (kWait, or its program has ended) and while it waits for the acks of its own
+// shootdown; never inside a handler otherwise. An interrupt posted while the core runs ahead of
+// SystemC time is taken at the first such point it reaches after the post (at the earliest at
+// the interrupt's arrival): the error temporal decoupling allows, bounded by the quantum.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <exception>
 #include <string>
 
@@ -13,71 +21,185 @@
 
 #include "mmusim/arch/types.h"
 #include "mmusim/machine/core_interfaces.h"
+#include "mmusim/machine/invalidation.h"
 #include "mmusim/machine/machine_config.h"
 #include "mmusim/machine/mmu.h"
 #include "mmusim/machine/phys_mem.h"
+#include "mmusim/machine/store_buffer.h"
 #include "mmusim/stats/stats.h"
 
 namespace mmusim::machine {
 
-class Core : public sc_core::sc_module {
+class Core;
+
+// One IPI shootdown in flight: its initiator waits until every target has acked.
+struct ShootdownRequest {
+  Core* initiator = nullptr;
+  const Invalidation* inv = nullptr;
+  unsigned remaining = 0;  // targets that have not acked yet
+  Cycles done_at = 0;      // latest cycle at which an ack becomes visible to the initiator
+};
+
+// Which core's thread runs now (SystemC runs one process at a time); null outside the cores'
+// threads (test or setup code around Machine::run). Shared by the cores of one Machine.
+struct RunningCore {
+  Core* core = nullptr;
+};
+
+class Core : public sc_core::sc_module, private StoreSink {
  public:
   SC_HAS_PROCESS(Core);
-  // Registers statistics in a group "cpu<id>" under `parent`, with the MMU's groups below it.
+  // Registers statistics in a group "cpu<id>" under `parent`, with the MMU's groups, "sb" and
+  // "ipi" below it.
   Core(const sc_core::sc_module_name& name, CpuId id, const MachineConfig& config,
-       PhysMem& memory, CoreProgram& program, ExceptionVector& vector, stats::Group& parent);
+       PhysMem& memory, CoreProgram& program, ExceptionVector& vector, stats::Group& parent,
+       RunningCore& running);
 
   CpuId id() const { return id_; }
   Mmu& mmu() { return mmu_; }
   const Mmu& mmu() const { return mmu_; }
+  StoreBuffer& store_buffer() { return sb_; }
+  const StoreBuffer& store_buffer() const { return sb_; }
 
-  // MOV to CR3 (architectural register state only; the caller does any TLB flush).
+  // MOV to CR3 (architectural register state only; Machine::write_cr3 does the TLB part).
   void set_cr3(PhysAddr root, Pcid pcid);
   PhysAddr cr3_root() const { return cr3_root_; }
   Pcid pcid() const { return pcid_; }
 
-  // Local time in cycles: SystemC time plus the quantum keeper's offset; once the program has
-  // ended, the local time at its end.
-  Cycles now() const;
+  // Local time in cycles (SystemC time plus the quantum keeper's offset). While the core sleeps
+  // it stays at the last thing the core did.
+  Cycles now() const { return now_; }
   // Adds `cycles` to the local time; yields to the kernel when the quantum is used up. Only from
   // this core's thread.
-  void advance(Cycles cycles);
+  void advance(Cycles cycles) {
+    now_ += cycles;
+    if (now_ >= quantum_end_) sync();
+  }
+  // Waits until SystemC time reaches the local time (tlm_quantumkeeper::sync).
+  void sync();
+  // A forced drain of the store buffer for `cause`: the core waits until the last buffered
+  // store has left. Only from this core's thread.
+  void drain_store_buffer(DrainCause cause) { now_ = sb_.drain_all(cause, now_); }
+
+  // Interrupt flag (RFLAGS.IF). While clear, IPIs stay pending (HW5).
+  bool irqs_enabled() const { return irqs_enabled_; }
+  void set_irqs_enabled(bool enabled);
+  // The program ended, or the core sleeps in a kWait: it runs nothing but interrupts.
+  bool idle() const { return ended_ || sleeping_; }
+  bool program_ended() const { return ended_; }
+  bool sleeping() const { return sleeping_; }
+  // A shootdown this core initiated still waits for acks (for deadlock reports).
+  const ShootdownRequest* shootdown_in_flight() const { return in_flight_; }
+
+  // Interconnect side. post_ipi: an IPI of `request` reaches this core at `arrival` (from the
+  // initiator's thread, arrival >= SystemC time). wait_for_acks: the initiator sleeps, taking
+  // interrupts, until every target of `request` has acked and the last ack is visible.
+  // acked: a target's ack of `request` becomes visible at `visible`.
+  void post_ipi(Cycles arrival, ShootdownRequest& request);
+  void wait_for_acks(ShootdownRequest& request);
+  void acked(ShootdownRequest& request, Cycles visible);
+  // Machine::wake: ends the current (or the next) kWait at cycle `at` at the earliest.
+  void wake(Cycles at);
 
   // An exception that escaped the program, the vector or the model during run(); rethrown by
   // Machine::run() after the simulation stops.
   std::exception_ptr error() const { return error_; }
 
  private:
+  // tlm_quantumkeeper with its next sync point readable, so that the per-operation check is a
+  // comparison of cycle counts.
+  struct QuantumKeeper : tlm_utils::tlm_quantumkeeper {
+    sc_core::sc_time next_sync_point() const { return m_next_sync_point; }
+  };
+  struct PendingIpi {
+    Cycles arrival = 0;
+    ShootdownRequest* request = nullptr;
+  };
+  static constexpr Cycles kNever = ~Cycles{0};
+
+  // Time, sleeping and interrupts (core_irq.cpp).
+  sc_core::sc_time to_time(Cycles c) const;
+  Cycles sc_now_cycles() const;
+  void restart_quantum();
+  void suspend() { running_.core = nullptr; }
+  void resume() { running_.core = this; }
+  Cycles sync_interruptible();
+  void sleep(bool until_wake);
+  // Interrupts.
+  bool interrupt_due() const { return now_ >= irq_due_at_; }
+  void update_irq_due();
+  void rearm_irq_event();
+  void take_interrupts();
+  void handle_ipi(const PendingIpi& ipi);
+  // Operations (core.cpp; compute() is in core_irq.cpp).
   void thread();
   void run_program();
+  void at_boundary() {
+    sb_.drain_until(now_);
+    if (interrupt_due()) take_interrupts();
+  }
+  void compute(Cycles cycles);
   void execute_access(const CoreOp& op);
-  std::uint64_t data_access(const CoreOp& op, PhysAddr pa);
+  void complete_access(const CoreOp& op, PhysAddr pa);
+  void fault_and_retry(const CoreOp& op, Translation t);
+  std::uint64_t fetch_or_locked(const CoreOp& op, PhysAddr pa);
+  // Sizes 1, 2, 4 or 8, not crossing a page; else bad_access throws std::invalid_argument.
+  void check_access(const CoreOp& op) const {
+    const bool size_ok = op.size - 1 < 8 && (op.size & (op.size - 1)) == 0;
+    if (!size_ok || (op.va & (kPageSize - 1)) + op.size > kPageSize) bad_access(op);
+  }
+  [[noreturn]] void bad_access(const CoreOp& op) const;
+  void store_drained(const BufferedStore& store) override;
 
   CpuId id_;
   sc_core::sc_time clock_;
-  unsigned max_fault_retries_;
+  const MachineConfig& config_;
   PhysMem& mem_;
   CoreProgram& program_;
   ExceptionVector& vector_;
-  tlm_utils::tlm_quantumkeeper qk_;
+  RunningCore& running_;
+  QuantumKeeper qk_;
+  Cycles now_ = 0;
+  Cycles quantum_end_ = 0;
   PhysAddr cr3_root_ = 0;
   Pcid pcid_ = 0;
   std::exception_ptr error_;
-  bool finished_ = false;      // the program has ended (or the run failed)
-  Cycles finish_cycles_ = 0;   // local time at that point
+  bool ended_ = false;     // the program has ended (or the run failed)
+  bool sleeping_ = false;  // in a kWait
 
-  // The group first: the Mmu registers its groups under it, and the core's counters read the Mmu.
+  bool irqs_enabled_ = true;
+  std::uint64_t pending_mask_ = 0;  // bit i: an IPI from cpu i is pending
+  std::array<PendingIpi, kMaxCores> pending_{};
+  Cycles irq_due_at_ = kNever;  // earliest pending arrival while IF is set, else kNever
+  sc_core::sc_event irq_event_;
+  bool wake_pending_ = false;
+  Cycles wake_at_ = 0;
+  sc_core::sc_event wake_event_;
+  sc_core::sc_event ack_event_;
+  ShootdownRequest* in_flight_ = nullptr;
+
+  // The group first: the Mmu and the store buffer register their groups under it.
   stats::Group group_;
   Mmu mmu_;
+  StoreBuffer sb_;
   struct CoreStats {
     CoreStats(stats::Group& g, const Mmu& mmu);
     stats::Scalar loads;
     stats::Scalar stores;
+    stats::Scalar fetches;
+    stats::Scalar locked;
+    stats::Scalar fences;
     stats::Scalar computes;
     stats::Scalar kernel_entries;
+    stats::Scalar waits;
+    stats::Scalar wait_cycles;
     stats::Formula page_faults;
     stats::Scalar aborted;
     stats::Scalar cycles;
+    stats::Group ipi_group;
+    stats::Scalar ipis_received;
+    stats::Scalar stolen_cycles;
+    stats::Distribution stolen_per_ipi;
   } stats_;
 };
 

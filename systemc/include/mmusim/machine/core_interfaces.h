@@ -14,10 +14,20 @@ enum class AccessType : std::uint8_t { kLoad, kStore, kFetch };
 // One operation of a core's stream.
 struct CoreOp {
   enum class Kind : std::uint8_t {
-    kLoad,     // load `size` bytes at `va` (little-endian, zero-extended into the result)
-    kStore,    // store the low `size` bytes of `value` at `va`
-    kCompute,  // `cycles` of non-memory work
+    kLoad,     // load `size` bytes at `va` (little-endian, zero-extended into the result);
+               // forwarded from the core's store buffer where it holds the bytes
+    kStore,    // store the low `size` bytes of `value` at `va`: translated, then retired into
+               // the store buffer; it reaches memory later (CoreProgram::store_visible)
+    kFetch,    // instruction fetch of `size` bytes at `va` through the iTLB (#PF with I/D set);
+               // reads memory, not the store buffer
+    kFence,    // MFENCE: drains the store buffer, then core.fence_cycles
+    kLocked,   // locked exchange (XCHG with memory): drains the store buffer, then atomically
+               // swaps the low `size` bytes at `va` with `value`; the result is the old value.
+               // Needs write permission like a store
+    kCompute,  // `cycles` of non-memory work (interrupts are taken in the middle of it)
     kKernel,   // enter the kernel for service `token` (syscall, scheduler); see ExceptionVector
+    kWait,     // nothing to run: sleep until Machine::wake(cpu) or an interrupt, then call
+               // CoreProgram::next again
   };
   Kind kind = Kind::kCompute;
   VirtAddr va = 0;
@@ -35,31 +45,41 @@ enum class FaultOutcome : std::uint8_t {
 
 struct FaultReply {
   FaultOutcome outcome = FaultOutcome::kRetry;
-  Cycles handler_cycles = 0;  // time spent in the handler, from exception entry to return
+  // Time spent in the handler that it did not already charge with Machine::advance; added to
+  // the core's time when the handler returns.
+  Cycles handler_cycles = 0;
 };
 
-// Supplied by the testbench; called from the core's thread.
+// Supplied by the testbench; called from the core's thread (store_visible also from the thread
+// of a core whose INVLPGB shootdown waits for this core's stores to drain).
 class CoreProgram {
  public:
   virtual ~CoreProgram() = default;
-  // Next operation for `cpu`; false when the stream has ended.
+  // Next operation for `cpu`; false when the stream has ended (the core then only takes
+  // interrupts and drains its store buffer).
   virtual bool next(CpuId cpu, CoreOp& op) = 0;
-  // A load or store completed (after any faults and retries) at core cycle `now`; `value` is the
-  // loaded value for loads.
+  // A kLoad, kStore, kFetch or kLocked completed (after any faults and retries) at core cycle
+  // `now`. `value` is the loaded value (kLoad, kFetch), the old memory value (kLocked), or the
+  // stored bytes (kStore, which has only retired into the store buffer at `now`).
   virtual void completed(CpuId cpu, const CoreOp& op, std::uint64_t value, Cycles now) = 0;
-  // A load or store was aborted by the exception vector.
+  // A kLoad, kStore, kFetch or kLocked was aborted by the exception vector.
   virtual void aborted(CpuId cpu, const CoreOp& op, Cycles now) = 0;
+  // A store of `op` became globally visible at `pa` at core cycle `now`: a kStore leaving the
+  // store buffer for memory (at the address translated at retire time, HW4), or a kLocked op.
+  virtual void store_visible(CpuId /*cpu*/, const CoreOp& /*op*/, PhysAddr /*pa*/,
+                             Cycles /*now*/) {}
 };
 
-// The core's exception and kernel-entry interface; called from the core's thread. The handler
-// may use the machine (memory, TLB maintenance, CR3) synchronously; the returned cycles are
-// added to the core's time.
+// The core's exception and kernel-entry interface; called from the core's thread, after the
+// entry has drained the store buffer. The handler may use the machine synchronously (memory, TLB
+// maintenance, CR3, shootdowns, Machine::advance to charge its time as it goes); the returned
+// cycles are added to the core's time on return.
 class ExceptionVector {
  public:
   virtual ~ExceptionVector() = default;
   // #PF: the core has already dropped its cached translation of `va` (x86 fault delivery, HW7).
   virtual FaultReply page_fault(CpuId cpu, VirtAddr va, std::uint32_t error_code, Cycles now) = 0;
-  // A kKernel op: returns the cycles the service took.
+  // A kKernel op: returns the cycles the service took beyond what it charged with advance().
   virtual Cycles kernel_entry(CpuId cpu, const CoreOp& op, Cycles now) = 0;
 };
 

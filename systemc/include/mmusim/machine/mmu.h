@@ -1,13 +1,17 @@
-// One core's address translation: the L1 dTLB in front of the page walker.
+// One core's address translation: L1 iTLB / dTLB, the unified L2 STLB and the page walker with
+// its paging-structure caches.
 //
 // translate() follows x86 (SDM vol. 3A §4.10.2-§4.10.4, mm-semantics §1.9):
-// - a TLB hit that permits the access, and is not a store through an entry with D=0, completes;
+// - fetches look up the iTLB, loads and stores the dTLB; an L1 miss looks up the STLB, an STLB
+//   miss walks. Latency = L1 hit_cycles (+ STLB hit_cycles on an L1 miss) (+ the walk);
+// - a hit (L1 or STLB) that permits the access, and is not a store through an entry with D=0,
+//   completes; an STLB hit fills the L1;
 // - a store hitting an entry with cached D=0 re-walks so that the walker sets D in memory (HW3);
-//   counted in dirty_rewalks, not as a second miss;
+//   counted in mmu.dirty_rewalks, not as a second miss;
 // - a hit that does not permit the access re-walks before raising #PF (the entry may be stale and
-//   more restrictive than memory); counted in permission_rewalks; #PF only if the walk faults;
-// - a miss walks and fills on success.
-// Each path looks the TLB up once; a successful re-walk refills the entry.
+//   more restrictive than memory); counted in mmu.permission_rewalks; #PF only if the walk faults;
+// - every successful walk fills the L1 and the STLB. There is no retried lookup after a fill:
+//   translate uses the walk's result, so a walk that ends in a refill counts one miss per level.
 #pragma once
 
 #include <cstdint>
@@ -24,12 +28,19 @@ namespace mmusim::machine {
 
 struct Translation {
   enum class Status : std::uint8_t { kOk, kFault };
-  enum class Path : std::uint8_t { kHit, kMissWalk, kDirtyRewalk, kPermissionRewalk };
+  enum class Path : std::uint8_t {
+    kHit,               // L1 hit
+    kStlbHit,           // L1 miss, STLB hit (the L1 is filled from the STLB)
+    kMissWalk,          // L1 and STLB miss: walked
+    kDirtyRewalk,       // store through a D=0 entry (L1 or STLB): walked to set D
+    kPermissionRewalk,  // a hit that did not permit the access: walked before #PF
+  };
   Status status = Status::kFault;
   Path path = Path::kHit;
   PhysAddr pa = 0;               // when ok()
   std::uint32_t error_code = 0;  // #PF error code when !ok()
-  Cycles cycles = 0;             // TLB lookup + any walk
+  Cycles cycles = 0;             // TLB lookups + any walk
+  unsigned page_shift = 0;       // when ok(): 12, 21 or 30 (size of the page translated through)
 
   bool ok() const { return status == Status::kOk; }
 };
@@ -39,26 +50,64 @@ bool tlb_entry_permits(const TlbEntry& e, AccessType type, Privilege priv);
 
 class Mmu {
  public:
-  // Creates the groups "dtlb", "walker" and "mmu" under `parent` (the core's group).
-  Mmu(const MachineConfig& config, PhysMem& memory, stats::Group& parent);
+  // Registers the groups "itlb", "dtlb", "stlb", "walker" (with "pml4e_cache", "pdpte_cache",
+  // "pde_cache" under it) and "mmu" under `parent` (the core's group). Random replacement in
+  // each TLB structure draws from replacement_seed(config.seed, cpu, <structure name>).
+  Mmu(const MachineConfig& config, PhysMem& memory, stats::Group& parent, CpuId cpu);
+  // Same, for cpu 0 (callers written before the multi-core machine).
+  Mmu(const MachineConfig& config, PhysMem& memory, stats::Group& parent)
+      : Mmu(config, memory, parent, 0) {}
 
+  // Translates `va` for an access of `type` at `priv` in address space (cr3_root, pcid).
   Translation translate(PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
                         Privilege priv = Privilege::kUser);
 
+  // Invalidation operations (SDM vol. 3A §4.10.4.1), each applied to the iTLB, the dTLB, the
+  // STLB and the paging-structure caches; each TLB counts the operation under
+  // invalidations.<op>. Paging-structure-cache entries carry no global bit.
+  //
+  // INVLPG: the entries for `va` (any page size covering it) of `pcid`, the global entries for
+  // `va`, and every paging-structure-cache entry of `pcid`.
+  void invlpg(Pcid pcid, VirtAddr va);
+  // INVPCID type 0 (individual address): as INVLPG, but global entries are kept.
+  void invpcid_address(Pcid pcid, VirtAddr va);
+  // INVPCID type 1 (single context): every non-global entry of `pcid`; its PWC entries.
+  void invpcid_single(Pcid pcid);
+  // INVPCID type 2 (include_global) / type 3 (all non-global): every TLB entry (type 3: but the
+  // global ones) of every PCID, and every paging-structure-cache entry.
+  void invpcid_all(bool include_global);
+  // MOV to CR3 with CR4.PCIDE=1: without the no-flush bit (CR3[63]) drops the non-global TLB
+  // entries and the PWC entries of `new_pcid`; with it keeps everything.
+  void write_cr3(Pcid new_pcid, bool noflush);
+  // #PF delivery (HW7): the faulting VA's TLB entries as INVLPG drops them, counted apart
+  // (invalidations.fault), and the PWC entries of `pcid` that would translate `va`; so a
+  // spurious fault is fixed by retrying (R7).
+  void invalidate_for_fault(Pcid pcid, VirtAddr va);
+
+  Tlb& itlb() { return itlb_; }
+  const Tlb& itlb() const { return itlb_; }
   Tlb& dtlb() { return dtlb_; }
   const Tlb& dtlb() const { return dtlb_; }
+  Tlb& stlb() { return stlb_; }
+  const Tlb& stlb() const { return stlb_; }
   PageWalker& walker() { return walker_; }
+  const PageWalker& walker() const { return walker_; }
   std::uint64_t faults() const { return stats_.faults.value(); }
 
  private:
-  Translation walk_and_fill(PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
-                            Privilege priv, Translation t);
+  Translation lookup_stlb(Tlb& l1, PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
+                          Privilege priv, Translation t);
+  Translation walk_and_fill(Tlb& l1, PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
+                            Privilege priv, Translation t, bool after_miss);
+  Tlb& l1_for(AccessType type) { return type == AccessType::kFetch ? itlb_ : dtlb_; }
 
+  Tlb itlb_;
   Tlb dtlb_;
+  Tlb stlb_;
   PageWalker walker_;
 
   struct Stats {
-    Stats(stats::Group& parent);
+    explicit Stats(stats::Group& parent);
     stats::Group group;
     stats::Scalar faults;
     stats::Scalar dirty_rewalks;

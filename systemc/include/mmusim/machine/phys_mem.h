@@ -67,6 +67,12 @@ class PhysMem {
 
  private:
   using Frame = std::array<std::uint8_t, kPageSize>;
+  // The common case inline; check() throws, naming the problem.
+  void check_fast(PhysAddr pa, std::size_t len) const {
+    if (len - 1 >= kPageSize || pa >= params_.size_bytes || len > params_.size_bytes - pa ||
+        (pa & (kPageSize - 1)) + len > kPageSize)
+      check(pa, len);
+  }
   void check(PhysAddr pa, std::size_t len) const;
   void check_pfn(Pfn pfn) const;
   const Frame* find(Pfn pfn) const;
@@ -76,6 +82,10 @@ class PhysMem {
 
   MemoryParams params_;
   std::unordered_map<Pfn, std::unique_ptr<Frame>> frames_;
+  // The last frame looked up (null: absent), so that a run of accesses to one frame skips the
+  // hash lookup. Frames live on the heap (a rehash does not move them); erasing one resets it.
+  mutable Pfn last_pfn_ = ~Pfn{0};
+  mutable Frame* last_frame_ = nullptr;
 
   struct Stats {
     explicit Stats(stats::Group& parent, const std::string& name, const PhysMem& mem);

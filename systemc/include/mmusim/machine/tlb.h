@@ -1,11 +1,25 @@
-// Translation lookaside buffer: set-associative, true LRU, 4 KiB pages, tagged with the VPN and
-// the 12-bit PCID; a global entry (PTE.G) matches every PCID (SDM vol. 3A §4.10.2, §4.10.4).
-// The set index is the low VPN bits; the PCID does not take part in indexing.
+// One TLB structure (L1 iTLB, L1 dTLB or the unified STLB): up to three set-associative arrays
+// looked up in parallel, tagged with the page number and the 12-bit PCID; a global entry (PTE.G)
+// matches every PCID (SDM vol. 3A §4.10.2, §4.10.4).
 //
-// Invariant (checked): at most one valid entry matches a (PCID, VA) pair. fill() keeps it by
-// replacing an entry that would match the new one.
+// Page sizes and indexing: each array holds the sizes of its TlbArrayParams::page_sizes mask.
+// An entry of size S sits in set (VA >> shift(S)) mod sets, i.e. it is indexed by its own page
+// number, so an array holding 4 KiB + 2 MiB indexes 4 KiB entries with the 4 KiB VPN and 2 MiB
+// entries with the 2 MiB page number, and a lookup probes one set per size it holds. A fill goes
+// to the first array (in TlbParams order) holding the entry's size (a later array naming the
+// same size is never filled); a structure with no such array does not cache that size. A lookup
+// therefore probes, for each size, that one array: at most three sets.
+//
+// Invariant (asserted): at most one valid entry matches a (PCID, VA) pair. fill() keeps it by
+// dropping every entry the new one would shadow (overlapping pages of the same PCID, or where
+// either entry is global); one with the same tag is replaced in place.
+//
+// Replacement: one TlbParams::replacement policy for the structure, state per array; an invalid
+// way is always chosen first.
 #pragma once
 
+#include <array>
+#include <cassert>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,99 +28,158 @@
 #include "mmusim/arch/types.h"
 #include "mmusim/machine/core_interfaces.h"
 #include "mmusim/machine/machine_config.h"
+#include "mmusim/machine/replacement.h"
+#include "mmusim/machine/tlb_entry.h"
 #include "mmusim/stats/stats.h"
 
 namespace mmusim::machine {
 
-// What a TLB entry caches of a walk: the frame and the effective permissions (ANDed/ORed over
-// the four levels, HW1), the leaf's dirty state as cached at fill time, and the leaf's G bit.
-struct TlbEntry {
-  Pfn pfn = 0;
-  bool writable = false;
-  bool user = false;
-  bool nx = false;
-  bool dirty = false;
-  bool global = false;
-};
-
 class Tlb {
  public:
-  // Registers its statistics in a child group `name` of `parent`.
-  Tlb(const TlbParams& params, stats::Group& parent, const std::string& name);
+  // Registers its statistics in a child group `name` of `parent`. `seed` feeds random
+  // replacement (Mmu passes replacement_seed(config.seed, cpu, name)). std::invalid_argument for
+  // a geometry MachineConfig::validate() would reject.
+  Tlb(const TlbParams& params, stats::Group& parent, const std::string& name,
+      std::uint64_t seed = 0);
+  Tlb(const Tlb&) = delete;
+  Tlb& operator=(const Tlb&) = delete;
 
-  unsigned entries() const { return params_.entries; }
-  unsigned ways() const { return params_.ways; }
-  unsigned sets() const { return sets_; }
+  const std::string& name() const { return name_; }
   Cycles hit_cycles() const { return params_.hit_cycles; }
+  Replacement replacement() const { return params_.replacement; }
+  // True if some array holds pages of size `s`.
+  bool holds(PageSize s) const { return probe_of_[page_size_index(s)] >= 0; }
+  // Total entries over the arrays.
+  unsigned capacity() const;
 
-  // Timed lookup: on a hit, makes the entry most recently used. Counts a hit or a miss under the
-  // access type.
-  std::optional<TlbEntry> lookup(Pcid pcid, VirtAddr va, AccessType type);
-  // Untimed look (checkers, tests): no statistics, no LRU update.
+  // Timed lookup: counts a hit (hits.<type> and hits.<size>) or a miss (misses.<type>); a hit
+  // becomes most recently used.
+  std::optional<TlbEntry> lookup(Pcid pcid, VirtAddr va, AccessType type) {
+    const Hit hit = find(pcid & kPcidMask, va);
+    const unsigned t = static_cast<unsigned>(type);
+    if (hit.slot == nullptr) {
+      stats_.misses_by_type[t]->inc();
+      return std::nullopt;
+    }
+    stats_.hits_by_type[t]->inc();
+    stats_.hits_by_size[page_size_index(hit.slot->entry.size)]->inc();
+    arrays_[hit.array].policy.touch(hit.set, hit.way);
+    return hit.slot->entry;
+  }
+  // A miss of this structure was resolved (by a lower level or a walk) to a page of size `s`:
+  // counts misses.<size>. Misses that end in #PF have no size and are counted by type only.
+  void record_miss_size(PageSize s) { stats_.misses_by_size[page_size_index(s)]->inc(); }
+  // Untimed look (checkers, tests): no statistics, no replacement update.
   std::optional<TlbEntry> probe(Pcid pcid, VirtAddr va) const;
-  // Installs a translation (most recently used). An entry matching the same (PCID, VA) is
-  // replaced in place; otherwise the victim is an invalid way, else the least recently used one.
+  // Installs the translation of the page containing `va` (entry.size) as most recently used;
+  // counts fills, and evictions when a valid victim is replaced. A no-op if no array holds
+  // entry.size.
   void fill(Pcid pcid, VirtAddr va, const TlbEntry& entry);
 
-  // Invalidations. Each counts one operation under invalidations.<kind> and the entries it drops
-  // under entries_invalidated.
-  // INVLPG / INVPCID type 0: the entry for `va` in `pcid`, and a global entry for `va`. (INVLPG
-  // drops global entries for its address; INVPCID type 0 strictly keeps them. Machine::invlpg
-  // uses the INVLPG behaviour for both, which only ever drops more.)
-  void invlpg(Pcid pcid, VirtAddr va);
-  // #PF delivery (SDM §4.10.4.1, HW7): the faulting VA's entries as INVLPG would drop them;
-  // counted apart (invalidations.fault) from the OS's INVLPGs.
-  void invalidate_for_fault(Pcid pcid, VirtAddr va);
-  // INVPCID type 1, and MOV CR3 without the no-flush bit: every non-global entry of `pcid`.
-  void flush_pcid(Pcid pcid);
-  // INVPCID type 3 (and MOV CR3 with CR4.PCIDE=0): every non-global entry of every PCID.
-  void flush_all_nonglobal();
-  // INVPCID type 2: every entry, global ones included.
-  void flush_all();
+  // Invalidation operations (SDM vol. 3A §4.10.4.1). Each counts one operation under
+  // invalidations.<op> and the entries it drops under entries_invalidated. "Entries for va" are
+  // those of any page size whose page contains va.
+  void invlpg(Pcid pcid, VirtAddr va);           // invlpg: for va in pcid, and global for va
+  void invpcid_address(Pcid pcid, VirtAddr va);  // invpcid_address: for va in pcid, not global
+  void invpcid_single(Pcid pcid);                // invpcid_single: non-global entries of pcid
+  void invpcid_all(bool include_global);         // invpcid_all: all (type 2) / non-global (3)
+  void write_cr3(Pcid pcid);  // cr3: MOV CR3 without no-flush: non-global entries of pcid
+  void invalidate_for_fault(Pcid pcid, VirtAddr va);  // fault: #PF delivery (HW7), as invlpg
 
   // Valid entries now held (for checks and tests; untimed).
   unsigned valid_entries() const;
 
  private:
+  // tag = page number << 3 | size << 1 | 1; an invalid way has tag 0, so one compare checks
+  // validity, page number and size together.
   struct Way {
-    bool valid = false;
-    std::uint64_t vpn = 0;
+    std::uint64_t tag = 0;
     Pcid pcid = 0;
     TlbEntry entry;
-    std::uint64_t last_use = 0;  // LRU stamp: larger is more recent
   };
-  unsigned set_of(std::uint64_t vpn) const { return static_cast<unsigned>(vpn & (sets_ - 1)); }
-  Way* set_begin(std::uint64_t vpn) { return &ways_[std::size_t{set_of(vpn)} * params_.ways]; }
-  const Way* set_begin(std::uint64_t vpn) const {
-    return &ways_[std::size_t{set_of(vpn)} * params_.ways];
+  struct Array {
+    Array(const TlbArrayParams& p, Replacement r, std::uint64_t seed);
+    unsigned ways;
+    unsigned set_mask;  // sets - 1
+    unsigned page_sizes;
+    std::vector<Way> slots;  // sets * ways, set-major
+    ReplacementPolicy policy;
+  };
+  // Where a lookup matched: slot == nullptr on a miss.
+  struct Hit {
+    const Way* slot = nullptr;
+    unsigned array = 0, set = 0, way = 0;
+  };
+  // One probe per page size held: the array that holds it.
+  struct Probe {
+    unsigned array;
+    PageSize size;
+  };
+  static std::uint64_t tag_of(VirtAddr va, PageSize s) {
+    return ((va >> page_shift(s)) << 3) | (std::uint64_t{page_size_index(s)} << 1) | 1;
   }
-  static bool matches(const Way& w, std::uint64_t vpn, Pcid pcid) {
-    return w.valid && w.vpn == vpn && (w.entry.global || w.pcid == pcid);
+  static bool matches(const Way& w, std::uint64_t tag, Pcid pcid) {
+    return w.tag == tag && (w.entry.global || w.pcid == pcid);
   }
-  const Way* find(Pcid pcid, std::uint64_t vpn) const;
-  unsigned drop_va(Pcid pcid, VirtAddr va);
+  static unsigned set_index(const Array& a, VirtAddr va, PageSize s) {
+    return static_cast<unsigned>(va >> page_shift(s)) & a.set_mask;
+  }
+
+  // The way matching (pcid, va) among the probes.
+  Hit find(Pcid pcid, VirtAddr va) const;
+  template <typename Pred>
+  unsigned drop_va(VirtAddr va, Pred pred);
   template <typename Pred>
   unsigned drop_if(Pred pred);
+  void drop_shadowed(Pcid pcid, VirtAddr va, const TlbEntry& entry, Way*& same_tag);
 
+  std::string name_;
   TlbParams params_;
-  unsigned sets_;
-  std::vector<Way> ways_;  // sets_ * ways, set-major
-  std::uint64_t clock_ = 0;
+  std::vector<Array> arrays_;  // the present arrays (entries != 0), in TlbParams order
+  std::array<Probe, kPageSizeCount> probes_{};
+  unsigned probe_count_ = 0;
+  std::array<int, kPageSizeCount> probe_of_{{-1, -1, -1}};  // array index per size, or -1
 
   struct Stats {
     Stats(stats::Group& parent, const std::string& name);
     stats::Group group;
     stats::Group hits_group;
-    stats::Scalar hit_load, hit_store, hit_fetch;
+    stats::Scalar hit_load, hit_store, hit_fetch, hit_4k, hit_2m, hit_1g;
     stats::Group misses_group;
-    stats::Scalar miss_load, miss_store, miss_fetch;
+    stats::Scalar miss_load, miss_store, miss_fetch, miss_4k, miss_2m, miss_1g;
     stats::Formula accesses;
     stats::Scalar fills;
     stats::Scalar evictions;
     stats::Group inval_group;
-    stats::Scalar inv_invlpg, inv_fault, inv_flush_pcid, inv_flush_nonglobal, inv_flush_all;
+    stats::Scalar inv_invlpg, inv_invpcid_address, inv_invpcid_single, inv_invpcid_all, inv_cr3,
+        inv_fault;
     stats::Scalar entries_invalidated;
+    // Indexed by AccessType / PageSize (no branch on the hit path).
+    std::array<stats::Scalar*, 3> hits_by_type, misses_by_type;
+    std::array<stats::Scalar*, kPageSizeCount> hits_by_size, misses_by_size;
   } stats_;
 };
+
+// Inline: it is the L1-hit path. Probes 4 KiB first (the common case) and stops at the first
+// hit; the one-match invariant makes that the only one (checked in debug builds).
+inline Tlb::Hit Tlb::find(Pcid pcid, VirtAddr va) const {
+  Hit hit;
+  for (unsigned p = 0; p < probe_count_; ++p) {
+    const Array& a = arrays_[probes_[p].array];
+    const PageSize size = probes_[p].size;
+    const std::uint64_t tag = tag_of(va, size);
+    const unsigned set = set_index(a, va, size);
+    const Way* ways = &a.slots[std::size_t{set} * a.ways];
+    for (unsigned w = 0; w < a.ways; ++w) {
+      if (!matches(ways[w], tag, pcid)) continue;
+      assert(hit.slot == nullptr && "[tlb] two entries match one (PCID, VA)");
+      hit = Hit{&ways[w], probes_[p].array, set, w};
+#ifdef NDEBUG
+      return hit;
+#endif
+    }
+  }
+  return hit;
+}
 
 }  // namespace mmusim::machine

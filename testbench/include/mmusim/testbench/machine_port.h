@@ -1,9 +1,17 @@
 // mm's ArchPort implemented on the SystemC machine: the place where the OS and the hardware meet.
 // Every call does the architectural work on the machine and charges its machine cost to the
-// current phase; the runner reads the per-phase account to time each fault and syscall.
+// current phase of the CPU running the OS operation; the runner reads the per-phase account to
+// time each fault and syscall.
+//
+// OS operations run synchronously inside the SystemC thread of the core that entered the kernel.
+// Only a remote shootdown lets simulated time pass inside an operation (the initiator waits for
+// the acks), and while it waits another core may enter the kernel: the port therefore keeps the
+// running CPU, its phase and its account per CPU, and restores them when the wait returns.
 #pragma once
 
 #include <array>
+#include <functional>
+#include <vector>
 
 #include "mmusim/machine/machine.h"
 #include "mmusim/mm/arch_port.h"
@@ -18,11 +26,19 @@ struct CostAccount {
 
 class MachinePort final : public mm::ArchPort {
  public:
-  explicit MachinePort(machine::Machine& machine) : machine_(machine) {}
+  explicit MachinePort(machine::Machine& machine);
 
-  // Starts a new account (at kernel entry) and returns the finished one.
-  void begin_account() { account_ = {}; phase_ = mm::CostPhase::kEntry; }
-  const CostAccount& account() const { return account_; }
+  // At kernel entry on `cpu`: starts a new account. end() returns the cycles charged that have
+  // not yet been added to the core's time (the handler's return value).
+  void begin(CpuId cpu);
+  Cycles end(CpuId cpu);
+  const CostAccount& account(CpuId cpu) const { return cpus_.at(cpu).account; }
+
+  // Called with true before a shootdown waits for a CPU whose interrupts are disabled (a GUP-fast
+  // section, HW5), and with false when the shootdown has completed: the runner lets later steps
+  // run meanwhile, or the wait could never end.
+  void on_blocked(std::function<void(CpuId initiator, bool blocked)> hook) { blocked_hook_ = std::move(hook); }
+  bool irqs_disabled(CpuId cpu) const { return (irqs_off_ >> cpu) & 1u; }
 
   std::uint64_t nr_frames() const override;
   x86::PteVal read_pte(PhysAddr pa) override;
@@ -35,14 +51,23 @@ class MachinePort final : public mm::ArchPort {
   void write_phys(PhysAddr pa, const void* src, std::size_t len) override;
   void flush_tlb(CpuId initiator, mm::CpuMask targets, const mm::TlbFlush& flush) override;
   void write_cr3(CpuId cpu, PhysAddr pgd, Pcid pcid, bool noflush) override;
-  void charge(Cycles cycles) override { account_.by_phase[static_cast<std::size_t>(phase_)] += cycles; }
-  void set_phase(mm::CostPhase phase) override { phase_ = phase; }
-  mm::CostPhase phase() const override { return phase_; }
+  void local_irq_disable(CpuId cpu) override;
+  void local_irq_enable(CpuId cpu) override;
+  void charge(Cycles cycles) override;
+  void set_phase(mm::CostPhase phase) override { cpus_[cur_].phase = phase; }
+  mm::CostPhase phase() const override { return cpus_[cur_].phase; }
 
  private:
+  struct PerCpu {
+    CostAccount account;
+    Cycles pending = 0;  // charged, not yet added to the core's local time
+    mm::CostPhase phase = mm::CostPhase::kEntry;
+  };
   machine::Machine& machine_;
-  CostAccount account_;
-  mm::CostPhase phase_ = mm::CostPhase::kEntry;
+  std::vector<PerCpu> cpus_;
+  CpuId cur_ = 0;  // the CPU whose SystemC thread runs the OS now
+  std::uint64_t irqs_off_ = 0;
+  std::function<void(CpuId, bool)> blocked_hook_;
 };
 
 }  // namespace mmusim::testbench

@@ -1,5 +1,6 @@
-// Every tunable of a run, by name: the machine's parameters and the OS cost profile. Used by
-// `--set key=value`, `mmusim config` and the configuration header of the JSON output.
+// Every tunable of a run, by name: the machine's parameters, the OS cost profile and the fault
+// injection switches. Used by `--config FILE`, `--set key=value`, `mmusim config` and the
+// configuration header of the JSON output.
 #pragma once
 
 #include <functional>
@@ -34,6 +35,11 @@ class ConfigError : public std::runtime_error {
 const std::vector<ParamInfo>& param_table();
 // Applies "key=value"; throws ConfigError naming the key and the reason.
 void apply_setting(SimConfig& config, const std::string& assignment);
+// Applies a configuration file: one "key = value" per line, '#' starts a comment. Throws
+// ConfigError "FILE:LINE: error: reason".
+void load_config_file(SimConfig& config, const std::string& path);
+// Every parameter as "key = value" lines, loadable by load_config_file.
+std::string dump_config(const SimConfig& config);
 // Checks the whole configuration; throws ConfigError with the first problem.
 void validate(const SimConfig& config);
 

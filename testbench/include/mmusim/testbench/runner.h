@@ -3,7 +3,10 @@
 // exception vector into mm; every completed load is checked by the shadow-memory oracle.
 #pragma once
 
+#include <array>
+#include <map>
 #include <memory>
+#include <tuple>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,8 +23,8 @@
 
 namespace mmusim::testbench {
 
-// A check that did not hold. `kind` is one of: "missed COW", "lost store", "value",
-// "signal", "expect", "syscall", "invariant", "internal".
+// A check that did not hold. `kind` is one of: "missed COW", "wrong COW", "lost store",
+// "value", "signal", "expect", "syscall", "pin", "deadlock", "invariant", "internal".
 struct Failure {
   Location where;
   std::string kind;
@@ -39,29 +42,48 @@ struct TraceLine {
 struct RunResult {
   std::vector<Failure> failures;
   std::vector<TraceLine> trace;
-  Cycles cycles = 0;     // cpu0's final time
+  Cycles cycles = 0;     // the latest core's final time
   bool stopped = false;  // the run stopped early (invariant violation or internal error)
   bool passed() const { return failures.empty(); }
 };
 
 class ScenarioRunner final : public machine::CoreProgram, public machine::ExceptionVector {
  public:
-  // Elaborates the machine; only one runner per process (SystemC elaborates once).
+  // Elaborates the machine with at least scenario.cores cores; only one runner per process
+  // (SystemC elaborates once).
   ScenarioRunner(const Scenario& scenario, const SimConfig& config, stats::Group& root);
   ~ScenarioRunner() override;
 
   RunResult run();
+  const SimConfig& config() const { return config_; }
 
   // machine::CoreProgram
   bool next(CpuId cpu, machine::CoreOp& op) override;
   void completed(CpuId cpu, const machine::CoreOp& op, std::uint64_t value, Cycles now) override;
   void aborted(CpuId cpu, const machine::CoreOp& op, Cycles now) override;
+  void store_visible(CpuId cpu, const machine::CoreOp& op, PhysAddr pa, Cycles now) override;
   // machine::ExceptionVector
   machine::FaultReply page_fault(CpuId cpu, VirtAddr va, std::uint32_t error_code, Cycles now) override;
   Cycles kernel_entry(CpuId cpu, const machine::CoreOp& op, Cycles now) override;
 
  private:
-  static constexpr std::uint64_t kScheduleToken = 1ull << 63;
+  // Token bits of a core operation: the step index, plus what the op does for the step.
+  static constexpr std::uint64_t kScheduleToken = 1ull << 63;  // context switch to the step's process
+  static constexpr std::uint64_t kStepMask = (1ull << 32) - 1;
+
+  // Steps run in file order: a step starts when the previous one has finished, on the core of
+  // its thread. The exception is a step whose shootdown waits for a core with interrupts
+  // disabled (a pin_begin): later steps run until that core enables them again (HW5).
+  struct CpuSlot {
+    std::optional<std::size_t> step;     // the step this core executes
+    std::vector<machine::CoreOp> ops;    // its remaining operations, last first
+    bool blocked = false;                // waiting in a shootdown for an interrupt-disabled core
+  };
+  void pump();                                       // starts steps while none is running
+  bool start_step(std::size_t index);                // false when the step needed no core
+  void finish_step(CpuId cpu);
+  void instant_step(const Step& step);               // expect, expect pin, dma
+  void blocked(CpuId cpu, bool is_blocked);
 
   static const std::string* acting_process(const Step& step);  // the process a step acts as
   bool alive(const std::string& proc) const;
@@ -71,11 +93,16 @@ class ScenarioRunner final : public machine::CoreProgram, public machine::Except
   void trace(const Step& step, std::string outcome, Cycles now);
   void evaluate(const Step& step, const ExpectStep& expect);
   void kernel_step(CpuId cpu, const Step& step);
+  void syscall_result(const Step& step, const char* what, long result);
   void ensure_current(CpuId cpu, mm::Pid pid);
-  void check_invariants(const Step& step);
   void stop(const Step& step, const std::string& kind, const std::string& message);
+  void check_load(const Step& step, const std::string& who, const std::string& proc, VirtAddr va,
+                  const AddrExpr& addr, unsigned size, std::uint64_t value, AccessExpect expect,
+                  std::uint64_t expected, const std::string& verdict);
+  void detach_pins(const std::string& proc, VirtAddr start, std::uint64_t len);
   mm::Pid pid_of(const std::string& proc) const;
   const std::string& name_of(mm::Pid pid) const;
+  void count_fault(mm::Pid pid, mm::FaultKind kind);
 
   // Faults by kind per scenario process ("proc.P.faults.wp_copy").
   struct ProcStats {
@@ -84,6 +111,19 @@ class ScenarioRunner final : public machine::CoreProgram, public machine::Except
     stats::Group faults;
     std::vector<std::unique_ptr<stats::Scalar>> by_kind;
     stats::Formula total;
+  };
+  // A pin or reference of the scenario, and the oracle's view of the frame it holds.
+  struct PinState {
+    long id = 0;             // mm's handle (>= 1), or a cursor while pin_begin is open
+    std::string proc;
+    VirtAddr va = 0;
+    bool attached = true;    // the process still maps the pinned address (no munmap/dontneed/exit)
+    std::array<std::uint8_t, kPageSize> detached{};  // the frame as the device sees it once detached
+  };
+  // A store left in a store buffer (`write ... buffered`): recorded when it becomes visible.
+  struct PendingStore {
+    CpuId cpu;
+    std::size_t step;
   };
 
   const Scenario& scenario_;
@@ -98,7 +138,13 @@ class ScenarioRunner final : public machine::CoreProgram, public machine::Except
   ShadowMemory shadow_;
   std::vector<std::pair<std::string, mm::Pid>> procs_;
   std::vector<std::pair<std::string, VirtAddr>> regions_;
-  std::size_t pc_ = 0;
+  std::map<std::string, PinState> pins_;
+  std::vector<std::tuple<std::string, VirtAddr, std::uint64_t, std::string>> fork_advice_;  // proc, start, len, advice
+  std::vector<PendingStore> pending_stores_;
+  std::vector<CpuSlot> slots_;
+  std::size_t next_step_ = 0;  // the next step to start
+  unsigned running_ = 0;       // started, not finished, not blocked
+  std::size_t last_step_ = 0;  // for messages about a machine error
   RunResult result_;
 };
 

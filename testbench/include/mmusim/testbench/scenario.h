@@ -35,35 +35,104 @@ struct AddrExpr {
   std::string str() const;
 };
 
-struct ProcessStep {  // process NAME
+// Who acts: a process's main thread (`P`) or one of its threads (`P.t2`), each placed on a core.
+struct Actor {
+  std::string proc;
+  std::string thread;  // empty: the main thread
+  std::string str() const { return thread.empty() ? proc : proc + "." + thread; }
+};
+
+struct ProcessStep {  // process NAME [cpu=N]
   std::string name;
 };
-struct MmapStep {  // mmap PROC REGION PAGES [prot=rw|r|none|rwx] [at=ADDR]
+struct ThreadStep {  // thread PROC.NAME cpu=N
+  Actor actor;
+};
+struct MmapStep {  // mmap ACTOR REGION PAGES [prot=rw|r|none|rx|rwx] [at=ADDR]
   std::string proc;
   std::string region;
   std::uint64_t pages = 0;
   unsigned prot = 0;  // mm::Prot bits
   std::optional<VirtAddr> at;
 };
-// What an access expects: nothing beyond the oracle, a value (reads), or the death of its
-// process by a signal: SIGSEGV (bad access), SIGBUS, or OOM-kill (out of simulated memory).
-enum class AccessExpect { kNone, kValue, kSignal };
-struct AccessStep {  // read PROC ADDR [expect V|SIGNAL] [size=N] / write PROC ADDR V [expect SIGNAL] [size=N]
-  bool is_write = false;
+// What an access expects: nothing beyond the oracle, a value (reads), the death of its process
+// by a signal (SIGSEGV, SIGBUS, OOM-kill), or a verdict of the oracle ("missed COW", "wrong COW",
+// "lost store": a known-bad outcome the scenario documents).
+enum class AccessExpect { kNone, kValue, kSignal, kOracle };
+// read ACTOR ADDR [expect V|SIGNAL|VERDICT] [size=N]
+// write ACTOR ADDR V [buffered] [expect SIGNAL] [size=N]
+// fetch ACTOR ADDR [expect SIGNAL]
+struct AccessStep {
+  enum class Kind { kRead, kWrite, kFetch };
+  Kind kind = Kind::kRead;
+  bool is_write = false;  // kind == kWrite
   std::string proc;
+  std::string thread;
   AddrExpr addr;
   std::uint64_t value = 0;  // the value stored (write)
   unsigned size = 8;
+  bool buffered = false;  // write: leave the store in the store buffer (no fence after the step)
   AccessExpect expect = AccessExpect::kNone;
   std::uint64_t expected = 0;  // with kValue (read)
-  std::string signal;          // with kSignal: "SIGSEGV", "SIGBUS" or "OOM-kill"
+  std::string signal;          // with kSignal: "SIGSEGV", "SIGBUS" or "OOM-kill"; kOracle: the verdict
 };
-struct ForkStep {  // fork PARENT CHILD
+struct ForkStep {  // fork ACTOR CHILD [cpu=N]
   std::string parent;
+  std::string thread;  // the forking thread
   std::string child;
 };
 struct ExitStep {  // exit PROC
   std::string proc;
+};
+// munmap / mprotect / madvise ACTOR ADDR ... [pages=N]: the range starts at ADDR and covers N
+// pages (default: to the end of ADDR's region).
+struct RangeStep {
+  enum class Kind { kMunmap, kMprotect, kMadvise };
+  Kind kind = Kind::kMunmap;
+  Actor actor;
+  AddrExpr addr;
+  std::uint64_t pages = 0;
+  unsigned prot = 0;        // mprotect
+  std::string advice;       // madvise: dontneed, dontfork, dofork, wipeonfork, keeponfork
+};
+struct SwapoutStep {  // swapout ACTOR ADDR: reclaim tries to swap out the page mapped there
+  Actor actor;
+  AddrExpr addr;
+};
+// pin / get ACTOR ADDR as NAME [rw] [longterm] [force] [slow]; pin_begin ACTOR ADDR as NAME [rw]
+// [longterm]: FOLL_PIN or FOLL_GET; GUP-fast first unless `slow`; pin_begin stops GUP-fast after
+// reading the entry (interrupts disabled on its core) until `pin_end NAME`.
+struct PinStep {
+  enum class Mode { kFast, kSlow, kBegin };
+  Actor actor;
+  AddrExpr addr;
+  std::string name;
+  bool get = false;  // FOLL_GET instead of FOLL_PIN
+  bool write = false, longterm = false, force = false;
+  Mode mode = Mode::kFast;
+};
+struct PinEndStep {  // pin_end NAME
+  std::string name;
+  Actor actor;  // the actor of its pin_begin
+};
+struct UnpinStep {  // unpin NAME
+  std::string name;
+  Actor actor;  // the actor that pinned
+};
+// dma_write NAME VALUE [offset=N] [size=N] / dma_read NAME [expect V|VERDICT] [offset=N] [size=N]:
+// a device access to the frame the pin or reference holds (HW8: no TLB).
+struct DmaStep {
+  bool is_write = false;
+  std::string name;
+  std::uint64_t offset = 0;
+  std::uint64_t value = 0;
+  unsigned size = 8;
+  AccessExpect expect = AccessExpect::kNone;
+  std::uint64_t expected = 0;
+  std::string verdict;
+};
+struct FenceStep {  // fence ACTOR: MFENCE, drains the core's store buffer
+  Actor actor;
 };
 enum class Compare { kEq, kNe, kLt, kLe, kGt, kGe };
 struct ExpectStep {  // expect STAT OP NUMBER
@@ -71,17 +140,34 @@ struct ExpectStep {  // expect STAT OP NUMBER
   Compare cmp = Compare::kEq;
   double number = 0;
 };
+struct ExpectPinStep {  // expect pin NAME consistent|inconsistent
+  std::string name;
+  bool consistent = true;
+};
 
 struct Step {
   Location where;
   std::string text;  // the source line, trimmed
-  std::variant<ProcessStep, MmapStep, AccessStep, ForkStep, ExitStep, ExpectStep> op;
+  std::variant<ProcessStep, ThreadStep, MmapStep, AccessStep, ForkStep, ExitStep, RangeStep, SwapoutStep,
+               PinStep, PinEndStep, UnpinStep, DmaStep, FenceStep, ExpectStep, ExpectPinStep>
+      op;
+  // The core that executes the step; nullopt for steps that need none (expect, dma).
+  std::optional<CpuId> cpu;
+  // `expect ERRNO` on a step that returns an error (mmap, munmap, mprotect, madvise, swapout, pin,
+  // get, pin_end, unpin, fork): the errno it must fail with, as a positive number.
+  std::optional<int> expect_errno;
 };
 
 struct Scenario {
   std::string name;  // file name or "<default>"
   std::vector<Step> steps;
+  unsigned cores = 1;       // 1 + the highest cpu= a step names
+  std::string known_bad;    // `known-bad TEXT`: the scenario reproduces a documented bad outcome
 };
+
+// errno names a scenario may expect ("EFAULT" -> 14); nullopt for an unknown name.
+std::optional<int> errno_by_name(std::string_view name);
+const char* errno_name(int err);  // "EFAULT", or "E?" for an unknown number
 
 // Parses scenario text. Throws ScenarioError at the first problem.
 Scenario parse_scenario(const std::string& text, const std::string& file_name);
