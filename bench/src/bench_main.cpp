@@ -29,6 +29,7 @@ struct Options {
   std::uint64_t hit_accesses = 40'000'000;
   std::uint64_t miss_accesses = 4'000'000;
   bool check = false;
+  bool dump_stats = false;
   bool run_hit = true;
   bool run_miss = true;
 };
@@ -36,6 +37,7 @@ struct Options {
 void usage(const char* argv0) {
   std::printf(
       "usage: %s [--quick] [--hit-accesses N] [--miss-accesses N] [--only hit|miss] [--check]\n"
+      "          [--dump-stats]\n"
       "  Runs each stream on 1 and 4 cores and prints simulated accesses per host second beside\n"
       "  a std::unordered_map lookup loop over the same page numbers.\n"
       "  --quick            small sizes (1M L1-hit accesses, 200k TLB-miss accesses per case)\n"
@@ -43,7 +45,9 @@ void usage(const char* argv0) {
       "  --miss-accesses N  accesses per TLB-miss case, over all cores (default 4000000)\n"
       "  --only hit|miss    run only the L1-hit or only the TLB-miss stream\n"
       "  --check            exit 1 if the L1-hit stream misses its targets (>= 25 M/s and\n"
-      "                     >= 0.25 of the baseline)\n",
+      "                     >= 0.25 of the baseline)\n"
+      "  --dump-stats       print every statistic of each case (to compare two builds'\n"
+      "                     simulated results with diff)\n",
       argv0);
 }
 
@@ -70,6 +74,8 @@ bool parse(int argc, char** argv, Options& o) {
       o.run_miss = which == "miss";
     } else if (a == "--check") {
       o.check = true;
+    } else if (a == "--dump-stats") {
+      o.dump_stats = true;
     } else {
       return false;
     }
@@ -130,6 +136,7 @@ int sc_main(int argc, char** argv) {
       spec.stream = stream;
       spec.cores = cores;
       spec.accesses = stream == Stream::kL1Hit ? opt.hit_accesses : opt.miss_accesses;
+      spec.dump_stats = opt.dump_stats;
       CaseResult r;
       if (!run_in_child(spec, r)) {
         std::printf("%-16s %5u  failed\n", mmusim::bench::stream_name(stream), cores);

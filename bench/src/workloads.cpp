@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -28,25 +29,28 @@ constexpr x86::PteVal kLeaf = x86::kPresent | x86::kRw | x86::kUser | x86::kAcce
 std::uint64_t lcg(std::uint64_t x) { return x * 6364136223846793005ull + 1442695040888963407ull; }
 std::uint64_t seed_of(CpuId cpu) { return 0x9e3779b97f4a7c15ull * (cpu + 1); }
 
-// One access of `stream` for `cpu` from the generator state `x` (already advanced). The program
-// and the baseline draw the same sequence.
+// One access of stream S for `cpu` from the generator state `x` (already advanced). The program
+// and the baseline draw the same sequence with this same code (specialized per stream for both).
 struct Access {
   VirtAddr va;
   bool store;
 };
-Access access_of(Stream stream, CpuId cpu, std::uint64_t x) {
+template <Stream S>
+Access access_of(CpuId cpu, std::uint64_t x) {
   const VirtAddr offset = (x >> 8) & 0xff8;
-  if (stream == Stream::kL1Hit) {
+  if constexpr (S == Stream::kL1Hit) {
     const std::uint64_t page = cpu * kHitPagesPerCore + ((x >> 33) & (kHitPagesPerCore - 1));
     return {kHitBase + page * kPageSize + offset, ((x >> 60) & 3) == 0};
+  } else {
+    const std::uint64_t vpn = (x >> 24) & (kMissPages - 1);
+    return {kMissBase + vpn * kPageSize + offset, false};
   }
-  const std::uint64_t vpn = (x >> 24) & (kMissPages - 1);
-  return {kMissBase + vpn * kPageSize + offset, false};
 }
 
+template <Stream S>
 class StreamProgram final : public machine::CoreProgram {
  public:
-  StreamProgram(Stream stream, unsigned cores, std::uint64_t per_core) : stream_(stream) {
+  StreamProgram(unsigned cores, std::uint64_t per_core) {
     for (CpuId cpu = 0; cpu < cores; ++cpu) cpus_.push_back({seed_of(cpu), per_core});
   }
   bool next(CpuId cpu, CoreOp& op) override {
@@ -54,7 +58,7 @@ class StreamProgram final : public machine::CoreProgram {
     if (c.left == 0) return false;
     --c.left;
     c.x = lcg(c.x);
-    const Access a = access_of(stream_, cpu, c.x);
+    const Access a = access_of<S>(cpu, c.x);
     op.kind = a.store ? CoreOp::Kind::kStore : CoreOp::Kind::kLoad;
     op.va = a.va;
     op.value = c.x;
@@ -71,7 +75,6 @@ class StreamProgram final : public machine::CoreProgram {
     std::uint64_t x;
     std::uint64_t left;
   };
-  Stream stream_;
   std::vector<PerCpu> cpus_;
   std::uint64_t completed_ = 0;
   std::uint64_t aborted_ = 0;
@@ -117,6 +120,32 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Every statistic as path=value, one a line (distributions: count/sum/min/max and the buckets),
+// so that two builds' simulated outcomes can be compared with diff.
+void dump_stats(const stats::Group& root, const CaseSpec& spec) {
+  struct Dump : stats::Visitor {
+    void scalar(const std::string& p, const stats::Scalar& s) override {
+      std::printf("%s=%llu\n", p.c_str(), static_cast<unsigned long long>(s.value()));
+    }
+    void distribution(const std::string& p, const stats::Distribution& d) override {
+      std::printf("%s=%llu/%llu/%llu/%llu", p.c_str(), static_cast<unsigned long long>(d.count()),
+                  static_cast<unsigned long long>(d.sum()),
+                  static_cast<unsigned long long>(d.min()),
+                  static_cast<unsigned long long>(d.max()));
+      for (const std::uint64_t b : d.buckets())
+        std::printf(" %llu", static_cast<unsigned long long>(b));
+      std::printf("\n");
+    }
+    void formula(const std::string& p, const stats::Formula& f) override {
+      std::printf("%s=%.17g\n", p.c_str(), f.value());
+    }
+  } dump;
+  std::printf("# stats of %s on %u cores, %llu accesses\n", stream_name(spec.stream), spec.cores,
+              static_cast<unsigned long long>(spec.accesses));
+  root.accept(dump);
+  std::fflush(stdout);
+}
+
 double stat(const stats::Group& root, const std::string& path) {
   const stats::Stat* s = root.find(path);
   if (s == nullptr) throw std::logic_error("benchmark: no statistic " + path);
@@ -125,6 +154,7 @@ double stat(const stats::Group& root, const std::string& path) {
 
 // The baseline: the same page numbers looked up in a hash map, as a simulator without a timed
 // TLB would translate.
+template <Stream S>
 void run_baseline(const CaseSpec& spec, std::uint64_t per_core, CaseResult& r) {
   std::unordered_map<std::uint64_t, std::uint64_t> frames;
   if (spec.stream == Stream::kL1Hit) {
@@ -141,7 +171,7 @@ void run_baseline(const CaseSpec& spec, std::uint64_t per_core, CaseResult& r) {
     std::uint64_t x = seed_of(cpu);
     for (std::uint64_t i = 0; i < per_core; ++i) {
       x = lcg(x);
-      const auto it = frames.find(access_of(spec.stream, cpu, x).va >> kPageShift);
+      const auto it = frames.find(access_of<S>(cpu, x).va >> kPageShift);
       sum += it == frames.end() ? 1 : it->second;
     }
   }
@@ -150,19 +180,14 @@ void run_baseline(const CaseSpec& spec, std::uint64_t per_core, CaseResult& r) {
   r.baseline_checksum = sum;  // kept, so that the loop is not optimized away
 }
 
-}  // namespace
-
-const char* stream_name(Stream s) {
-  return s == Stream::kL1Hit ? "l1_hit_stream" : "tlb_miss_stream";
-}
-
-CaseResult run_case(const CaseSpec& spec) {
+template <Stream S>
+CaseResult run_stream(const CaseSpec& spec) {
   machine::MachineConfig config;  // the x86-server defaults
   config.cores = spec.cores;
   config.memory.size_bytes = kMemoryBytes;
   const std::uint64_t per_core = spec.accesses / spec.cores;
   stats::Group root("");
-  StreamProgram program(spec.stream, spec.cores, per_core);
+  StreamProgram<S> program(spec.cores, per_core);
   NoFaults vector;
   machine::Machine m(config, program, vector, root);
 
@@ -194,9 +219,21 @@ CaseResult run_case(const CaseSpec& spec) {
   }
   r.dtlb_hit_ratio = lookups > 0 ? hits / lookups : 0;
   r.walks_per_access = r.accesses > 0 ? walks / static_cast<double>(r.accesses) : 0;
+  if (spec.dump_stats) dump_stats(root, spec);
 
-  run_baseline(spec, per_core, r);
+  run_baseline<S>(spec, per_core, r);
   return r;
+}
+
+}  // namespace
+
+const char* stream_name(Stream s) {
+  return s == Stream::kL1Hit ? "l1_hit_stream" : "tlb_miss_stream";
+}
+
+CaseResult run_case(const CaseSpec& spec) {
+  return spec.stream == Stream::kL1Hit ? run_stream<Stream::kL1Hit>(spec)
+                                       : run_stream<Stream::kTlbMiss>(spec);
 }
 
 }  // namespace mmusim::bench

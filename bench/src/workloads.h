@@ -22,6 +22,7 @@ struct CaseSpec {
   Stream stream = Stream::kL1Hit;
   unsigned cores = 1;
   std::uint64_t accesses = 0;  // in total, split evenly over the cores
+  bool dump_stats = false;     // print every statistic of the run to stdout (from the child)
 };
 
 struct CaseResult {

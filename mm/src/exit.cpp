@@ -1,5 +1,9 @@
 #include "exit.h"
 
+#include <utility>
+#include <vector>
+
+#include "locks.h"
 #include "pgtable.h"
 #include "pte.h"
 #include "swap.h"
@@ -10,6 +14,7 @@ void unmap_page_range(MmEnv& env, MmuGather& tlb, VirtAddr start, VirtAddr end) 
   MmStruct& mm = tlb.mm;
   env.charge(CostPhase::kPteUpdate, env.costs.ptl_cycles);
   walk_pte_range(env, mm, start, end, [&](PhysAddr ptep, VirtAddr va) {
+    ptl_wait_or_throw(env, ptep);  // nothing lets time pass from here to the clear
     PteVal pte;
     {
       PhaseScope scope(env.port, CostPhase::kPteUpdate);
@@ -47,11 +52,17 @@ void zap_page_range(MmEnv& env, MmStruct& mm, VirtAddr start, VirtAddr end) {
 
 void exit_mmap(MmEnv& env, MmStruct& mm) {
   MmuGather tlb{mm, /*fullmm=*/true};
-  for (const auto& [start, vma] : mm.mmap) unmap_page_range(env, tlb, vma.vm_start, vma.vm_end);
-  tlb_finish_mmu(env, tlb);
-  // R6/R11: tables go only after the flush above dropped every paging-structure-cache entry.
-  free_pgtables(env, mm);
+  std::vector<std::pair<VirtAddr, VirtAddr>> spans;
+  for (const auto& [start, vma] : mm.mmap) {
+    unmap_page_range(env, tlb, vma.vm_start, vma.vm_end);
+    spans.emplace_back(vma.vm_start, vma.vm_end);
+  }
   mm.mmap.clear();
+  // free_pgtables over the areas (tables exist only under them): every table leaves the tree
+  // (the root may live on in a lazy CR3), and is freed only after the flush drops every
+  // paging-structure-cache entry (R6, R11).
+  for (const auto& [start, end] : spans) free_pgd_range(env, tlb, start, end);
+  tlb_finish_mmu(env, tlb);
 }
 
 }  // namespace mmusim::mm

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "debug_vm.h"
+#include "locks.h"
 #include "pgtable.h"
 #include "pte.h"
 #include "swap.h"
@@ -96,6 +97,7 @@ int copy_page_range(MmEnv& env, MmStruct& dst_mm, MmStruct& src_mm, const VmArea
   PhysAddr dst_table = 0;
   int err = 0;
   walk_pte_range(env, src_mm, vma.vm_start, vma.vm_end, [&](PhysAddr src_ptep, VirtAddr va) {
+    ptl_wait_or_throw(env, src_ptep);  // reclaim may hold it across a shootdown
     PteVal pte;
     {
       PhaseScope scope(env.port, CostPhase::kPteUpdate);

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "debug_vm.h"
+#include "locks.h"
 #include "memory.h"
 #include "pgtable.h"
 #include "tlb.h"
@@ -11,9 +12,10 @@
 namespace mmusim::mm {
 namespace {
 
-// A fault makes the entry followable in one step, an unshare in one more; a loop longer than
-// this is a model bug, not a retry.
-constexpr int kGupMaxAttempts = 8;
+// A fault makes the entry followable in one step, an unshare in one more; operations of other
+// CPUs interleaving at shootdowns can undo that a few times. A loop longer than this is a model
+// bug, not a retry.
+constexpr int kGupMaxAttempts = 64;
 
 constexpr unsigned kGupKnownFlags = FOLL_WRITE | FOLL_GET | FOLL_PIN | FOLL_LONGTERM | FOLL_FORCE;
 
@@ -62,13 +64,15 @@ bool can_follow_write_pte(const MmEnv& env, PteVal pte, const VmArea& vma, unsig
   return !pte_uffd_wp(pte);
 }
 
-enum class Follow { kPage, kNoPage, kUnshare };
+// kBusy: the PTL is held by an operation suspended in a shootdown and the port cannot wait.
+enum class Follow { kPage, kNoPage, kUnshare, kBusy };
 
 // follow_page_pte under the PTL (A.2). kPage sets *pfn.
 Follow follow_page_pte(MmEnv& env, MmStruct& mm, const VmArea& vma, VirtAddr address,
                        unsigned flags, Pfn* pfn) {
   const std::optional<PhysAddr> table = pte_table_lookup(env, mm, address);
   if (!table) return Follow::kNoPage;
+  if (!ptl_wait(env, pte_offset(*table, address))) return Follow::kBusy;
   env.charge(CostPhase::kPteUpdate, env.costs.ptl_cycles);
   const PteVal pte = read_pte(env, pte_offset(*table, address));
   if (!pte_present(pte)) return Follow::kNoPage;  // none or swap: fault it in
@@ -154,6 +158,8 @@ long get_user_page(MmEnv& env, MmStruct& mm, VirtAddr address, unsigned gup_flag
   address = page_align_down(address);
   if (address >= x86::kUserVaEnd) return -EFAULT;
   if (gup_flags & FOLL_PIN) mm.has_pinned = true;  // before any pin can be seen by fork (I16)
+  MmapLock lock(env, mm, MmapLock::kRead);
+  if (!lock.ok()) return -EAGAIN;
   for (int attempt = 0; attempt < kGupMaxAttempts; ++attempt) {
     env.charge(CostPhase::kVmaLookup, env.costs.vma_lookup_cycles);
     VmArea* vma = mm.find_vma(address);
@@ -173,6 +179,8 @@ long get_user_page(MmEnv& env, MmStruct& mm, VirtAddr address, unsigned gup_flag
       case Follow::kUnshare:  // -EMLINK: never together with FAULT_FLAG_WRITE (§3.8 step 2)
         fault_flags |= FAULT_FLAG_UNSHARE;
         break;
+      case Follow::kBusy:
+        return -EAGAIN;
     }
     const FaultResult result = handle_mm_fault(env, mm, *vma, address, fault_flags);
     faults.push_back(result.kind);

@@ -11,6 +11,7 @@
 #include "fork.h"
 #include "invariants.h"
 #include "kernel_impl.h"
+#include "locks.h"
 #include "memory.h"
 #include "mmap.h"
 #include "pgtable.h"
@@ -64,12 +65,14 @@ Pfn Kernel::Impl::boot_alloc(PageFlag flags) {
 
 MmStruct* Kernel::Impl::live_mm(Pid pid) {
   auto it = tasks.find(pid);
-  return it == tasks.end() ? nullptr : it->second.mm.get();
+  if (it == tasks.end() || !it->second.mm || it->second.mm->dying) return nullptr;
+  return it->second.mm.get();
 }
 
 const MmStruct* Kernel::Impl::live_mm(Pid pid) const {
   auto it = tasks.find(pid);
-  return it == tasks.end() ? nullptr : it->second.mm.get();
+  if (it == tasks.end() || !it->second.mm || it->second.mm->dying) return nullptr;
+  return it->second.mm.get();
 }
 
 MmStruct& Kernel::Impl::live_mm_or_throw(Pid pid, const char* op) {
@@ -122,33 +125,70 @@ void Kernel::Impl::register_mm(Pid pid, MmStruct& mm) {
   g.mms[mm.id] = &mm;
 }
 
-void Kernel::Impl::mm_free(MmEnv& env, Pid pid, std::unique_ptr<MmStruct> mm) {
+void Kernel::Impl::mm_free(MmEnv& env, MmStruct& mm) {
+  g.mms.erase(mm.id);
+  tlb_remove_table(env, mm.pgd);  // GUP-fast may still be walking it (§4.4 (c))
+  pcids.release(mm.pcid, mm.cpumask);
+}
+
+void Kernel::Impl::do_exit(MmEnv& env, Pid pid, std::optional<Signal> signal) {
+  Task& task = tasks.at(pid);
+  MmStruct& mm = *task.mm;
+  task.killed_by = signal;
+  mm.dying = true;
   for (auto it = current.begin(); it != current.end();) {
     if (it->second != pid) {
       ++it;
       continue;
     }
-    PhaseScope scope(port, CostPhase::kExit);
-    port.write_cr3(it->first, pfn_to_phys(swapper_pgd), 0, /*noflush=*/true);
+    if (it->first == env.cpu) {
+      PhaseScope scope(port, CostPhase::kExit);
+      port.write_cr3(env.cpu, pfn_to_phys(swapper_pgd), 0, /*noflush=*/true);
+    } else {
+      // mmgrab for the lazy CPU: its CR3 keeps naming the root until it switches (no remote CR3
+      // write; the tables below are detached by exit_mmap before being freed).
+      get_page(env, mm.pgd);
+      lazy_pgd[it->first] = mm.pgd;
+    }
     it = current.erase(it);
   }
-  g.mms.erase(mm->id);
-  tlb_remove_table(env, mm->pgd);  // GUP-fast may still be walking it (§4.4 (c))
-  pcids.release(mm->pcid, mm->cpumask);
 }
 
-void Kernel::Impl::do_exit(MmEnv& env, Pid pid, std::optional<Signal> signal) {
-  Task& task = tasks.at(pid);
-  std::unique_ptr<MmStruct> mm = std::move(task.mm);
-  exit_mmap(env, *mm);
-  mm_free(env, pid, std::move(mm));
-  task.killed_by = signal;
+long Kernel::Impl::fork_mm(MmEnv& env, MmStruct& oldmm) {
+  std::unique_ptr<MmStruct> mm = mm_alloc(env, oldmm.anon_vma_root);
+  if (!mm) return -ENOMEM;
+  // anon_vma_fork: the child's mappings are reachable by rmap walks (reclaim running on another
+  // CPU during fork's final shootdown) from the moment they exist.
+  g.mms[mm->id] = mm.get();
+  const int err = dup_mmap(env, oldmm, *mm);
+  if (err) {
+    // The partial child is torn down like an exiting task: nothing of it remains.
+    exit_mmap(env, *mm);
+    mm_free(env, *mm);
+    return err;
+  }
+  const Pid child = next_pid++;
+  register_mm(child, *mm);
+  tasks[child].mm = std::move(mm);
+  stats.forks.inc();
+  return child;
+}
+
+void Kernel::Impl::reap(MmEnv& env) {
+  for (auto& [pid, task] : tasks) {
+    MmStruct* mm = task.mm.get();
+    if (!mm || !mm->dying || mm->users != 0) continue;
+    ++mm->users;  // the teardown itself, which may wait in shootdowns
+    exit_mmap(env, *mm);
+    mm_free(env, *mm);
+    task.mm.reset();
+  }
 }
 
 std::vector<InvariantViolation> Kernel::Impl::check() const { return check_mm_invariants(port, g); }
 
 void Kernel::Impl::debug_vm(const char* operation) const {
-  if (!config.check_invariants) return;
+  if (!config.check_invariants || in_flight != 0) return;
   std::vector<InvariantViolation> violations = check();
   if (!violations.empty()) throw InvariantError(operation, std::move(violations));
 }
@@ -160,14 +200,17 @@ Kernel::~Kernel() = default;
 
 Pid Kernel::create_process(CpuId cpu) {
   MmEnv env = impl_->env(cpu);
+  Impl::OpScope op(*impl_, nullptr);
   impl_->syscall_entry(env);
   std::unique_ptr<MmStruct> mm = impl_->mm_alloc(env, /*family=*/0);
   impl_->syscall_exit(env);
-  if (!mm) return -ENOMEM;
-  const Pid pid = impl_->next_pid++;
-  impl_->register_mm(pid, *mm);
-  impl_->tasks[pid].mm = std::move(mm);
-  impl_->debug_vm("create_process");
+  Pid pid = -ENOMEM;
+  if (mm) {
+    pid = impl_->next_pid++;
+    impl_->register_mm(pid, *mm);
+    impl_->tasks[pid].mm = std::move(mm);
+  }
+  op.finish(env, "create_process");
   return pid;
 }
 
@@ -176,6 +219,7 @@ void Kernel::switch_to(CpuId cpu, Pid pid) {
   MmStruct& mm = impl_->live_mm_or_throw(pid, "switch_to");
   auto it = impl_->current.find(cpu);
   if (it != impl_->current.end() && it->second == pid) return;  // switch_mm(prev == next)
+  Impl::OpScope op(*impl_, &mm);
   // The context switch is charged on the return path to the new task (no phase of its own).
   env.charge(CostPhase::kExit, impl_->config.costs.context_switch_cycles);
   // The CPU joins mm_cpumask before CR3 is loaded, so a flush issued in between reaches it.
@@ -185,7 +229,12 @@ void Kernel::switch_to(CpuId cpu, Pid pid) {
     impl_->port.write_cr3(cpu, pfn_to_phys(mm.pgd), mm.pcid, /*noflush=*/true);
   }
   impl_->current[cpu] = pid;
-  impl_->debug_vm("switch_to");
+  auto lazy = impl_->lazy_pgd.find(cpu);
+  if (lazy != impl_->lazy_pgd.end()) {  // mmdrop of the dead mm this CPU still had in CR3
+    tlb_remove_table(env, lazy->second);
+    impl_->lazy_pgd.erase(lazy);
+  }
+  op.finish(env, "switch_to");
 }
 
 std::optional<Pid> Kernel::current(CpuId cpu) const {
@@ -200,10 +249,15 @@ long Kernel::mmap(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len, unsigned
   MmStruct* mm = impl_->live_mm(pid);
   if (!mm) return -ESRCH;
   MmEnv env = impl_->env(cpu);
+  Impl::OpScope op(*impl_, mm);
   impl_->syscall_entry(env);
-  const long result = do_mmap(env, *mm, addr, len, prot, fixed);
+  long result = -EAGAIN;
+  {
+    MmapLock lock(env, *mm, MmapLock::kWrite);
+    if (lock.ok()) result = do_mmap(env, *mm, addr, len, prot, fixed);
+  }
   impl_->syscall_exit(env);
-  impl_->debug_vm("mmap");
+  op.finish(env, "mmap");
   return result;
 }
 
@@ -212,45 +266,35 @@ long Kernel::fork(CpuId cpu, Pid parent) {
   MmStruct* oldmm = impl_->live_mm(parent);
   if (!oldmm) return -ESRCH;
   MmEnv env = impl_->env(cpu);
+  Impl::OpScope op(*impl_, oldmm);
   impl_->syscall_entry(env);
-  std::unique_ptr<MmStruct> mm = impl_->mm_alloc(env, oldmm->anon_vma_root);
-  if (!mm) {
-    impl_->syscall_exit(env);
-    return -ENOMEM;
+  long result = -EAGAIN;
+  {
+    MmapLock lock(env, *oldmm, MmapLock::kWrite);
+    if (lock.ok()) result = impl_->fork_mm(env, *oldmm);
   }
-  const int err = dup_mmap(env, *oldmm, *mm);
-  if (err) {
-    // The partial child is torn down like an exiting task: nothing of it remains.
-    exit_mmap(env, *mm);
-    impl_->mm_free(env, /*pid=*/-1, std::move(mm));
-    impl_->syscall_exit(env);
-    impl_->debug_vm("fork");
-    return err;
-  }
-  const Pid child = impl_->next_pid++;
-  impl_->register_mm(child, *mm);
-  impl_->tasks[child].mm = std::move(mm);
-  impl_->stats.forks.inc();
   impl_->syscall_exit(env);
-  impl_->debug_vm("fork");
-  return child;
+  op.finish(env, "fork");
+  return result;
 }
 
 void Kernel::exit(CpuId cpu, Pid pid) {
-  impl_->live_mm_or_throw(pid, "exit");
+  MmStruct& mm = impl_->live_mm_or_throw(pid, "exit");
   MmEnv env = impl_->env(cpu);
+  Impl::OpScope op(*impl_, &mm);
   impl_->syscall_entry(env);  // exit never returns to user space: no syscall exit
   impl_->do_exit(env, pid, std::nullopt);
   impl_->stats.exits.inc();
-  impl_->debug_vm("exit");
+  op.finish(env, "exit");  // the teardown, unless an operation on this mm is in flight
 }
 
 FaultResult Kernel::handle_page_fault(CpuId cpu, VirtAddr va, std::uint32_t error_code) {
   const std::optional<Pid> pid = current(cpu);
   if (!pid) throw std::invalid_argument("handle_page_fault: no task is current on the cpu");
   MmEnv env = impl_->env(cpu);
-  env.charge(CostPhase::kEntry, impl_->config.costs.exception_entry_cycles);
   MmStruct& mm = *impl_->live_mm(*pid);
+  Impl::OpScope op(*impl_, &mm);
+  env.charge(CostPhase::kEntry, impl_->config.costs.exception_entry_cycles);
   FaultResult result = do_user_addr_fault(env, mm, va, fault_flags_from_error_code(error_code));
   impl_->stats.count_fault(result.kind);
   if (result.kind == FaultKind::kSigsegv) result.signal = Signal::kSigsegv;
@@ -261,7 +305,7 @@ FaultResult Kernel::handle_page_fault(CpuId cpu, VirtAddr va, std::uint32_t erro
   } else {
     env.charge(CostPhase::kExit, impl_->config.costs.exception_exit_cycles);
   }
-  impl_->debug_vm("handle_page_fault");
+  op.finish(env, "handle_page_fault");
   return result;
 }
 

@@ -25,6 +25,7 @@ struct Task {
 };
 
 struct Kernel::Impl {
+  class OpScope;
   Impl(ArchPort& p, KernelConfig c, stats::Group& parent);
 
   ArchPort& port;
@@ -53,18 +54,62 @@ struct Kernel::Impl {
   std::unique_ptr<MmStruct> mm_alloc(MmEnv& env, std::uint64_t family);
   // A task's mm becomes visible to rmap walks and invariant checks.
   void register_mm(Pid pid, MmStruct& mm);
-  // Frees an mm already emptied by exit_mmap: CPUs still running it switch to swapper_pg_dir
-  // first, so no CR3 points to a freed root; then the pgd and the PCID are released.
-  void mm_free(MmEnv& env, Pid pid, std::unique_ptr<MmStruct> mm);
-  // The task's address space goes (exit, or a fatal signal).
+  // Releases the pgd (its frame may live on as a lazy CR3 of other CPUs) and the PCID of an mm
+  // emptied by exit_mmap.
+  void mm_free(MmEnv& env, MmStruct& mm);
+  // The task exits or is killed: it is current nowhere any more (the CPU running the exit loads
+  // swapper_pg_dir; others keep the dead root in CR3 until their next switch, as a lazy-TLB mm
+  // pins it), and its mm is torn down once no operation is in flight on it (reap).
   void do_exit(MmEnv& env, Pid pid, std::optional<Signal> signal);
+  // fork's work under the parent's mmap_lock: a child pid, or -ENOMEM (nothing of it remains).
+  long fork_mm(MmEnv& env, MmStruct& oldmm);
+  // Tears down every dying mm no operation uses any more (exit_mmap, mm_free).
+  void reap(MmEnv& env);
 
   std::vector<InvariantViolation> check() const;
-  // CONFIG_DEBUG_VM: after each entry point.
+  // CONFIG_DEBUG_VM: after each entry point, when no other operation is suspended mid-way (the
+  // invariants hold between critical sections, §2).
   void debug_vm(const char* operation) const;
+
+  unsigned in_flight = 0;             // entry points running (others wait in a shootdown)
+  std::map<CpuId, Pfn> lazy_pgd;      // CPUs whose CR3 still holds a dead mm's root
 
   void syscall_entry(MmEnv& env) { env.charge(CostPhase::kEntry, config.costs.syscall_entry_cycles); }
   void syscall_exit(MmEnv& env) { env.charge(CostPhase::kExit, config.costs.syscall_exit_cycles); }
+};
+
+// One entry point in flight: counts it (in_flight) and holds a user of its mm (mm_users) so that
+// a kill by an operation running meanwhile does not free the mm under it. finish() ends it:
+// reaps dying mms and runs the debug checks; the destructor covers exceptions.
+class Kernel::Impl::OpScope {
+ public:
+  OpScope(Impl& impl, MmStruct* mm) : impl_(impl), mm_(mm) {
+    ++impl_.in_flight;
+    if (mm_) ++mm_->users;
+  }
+  ~OpScope() { release(); }
+  OpScope(const OpScope&) = delete;
+  OpScope& operator=(const OpScope&) = delete;
+
+  void finish(MmEnv& env, const char* operation) {
+    if (mm_) --mm_->users;
+    mm_ = nullptr;
+    impl_.reap(env);
+    release();
+    if (impl_.in_flight == 0) impl_.debug_vm(operation);
+  }
+
+ private:
+  void release() {
+    if (mm_) --mm_->users;
+    mm_ = nullptr;
+    if (active_) --impl_.in_flight;
+    active_ = false;
+  }
+
+  Impl& impl_;
+  MmStruct* mm_;
+  bool active_ = true;
 };
 
 }  // namespace mmusim::mm

@@ -4,6 +4,7 @@
 
 #include "gup.h"
 #include "kernel_impl.h"
+#include "locks.h"
 #include "mmap.h"
 #include "mprotect.h"
 #include "pgtable.h"
@@ -12,15 +13,29 @@
 
 namespace mmusim::mm {
 
+namespace {
+
+// A syscall on `mm` under its mmap_lock: -EAGAIN when the lock is held by an operation suspended
+// in a shootdown and the port cannot wait (ArchPort::cpu_relax).
+template <class Fn>
+long mmap_locked(MmEnv& env, MmStruct& mm, MmapLock::Mode mode, Fn fn) {
+  MmapLock lock(env, mm, mode);
+  return lock.ok() ? fn() : -EAGAIN;
+}
+
+}  // namespace
+
 long Kernel::munmap(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len) {
   if (cpu >= kMaxCpus) return -EINVAL;
   MmStruct* mm = impl_->live_mm(pid);
   if (!mm) return -ESRCH;
   MmEnv env = impl_->env(cpu);
+  Impl::OpScope op(*impl_, mm);
   impl_->syscall_entry(env);
-  const long result = sys_munmap(env, *mm, addr, len);
+  const long result = mmap_locked(env, *mm, MmapLock::kWrite,
+                                  [&] { return sys_munmap(env, *mm, addr, len); });
   impl_->syscall_exit(env);
-  impl_->debug_vm("munmap");
+  op.finish(env, "munmap");
   return result;
 }
 
@@ -29,10 +44,12 @@ long Kernel::mprotect(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len, unsi
   MmStruct* mm = impl_->live_mm(pid);
   if (!mm) return -ESRCH;
   MmEnv env = impl_->env(cpu);
+  Impl::OpScope op(*impl_, mm);
   impl_->syscall_entry(env);
-  const long result = do_mprotect(env, *mm, addr, len, prot);
+  const long result = mmap_locked(env, *mm, MmapLock::kWrite,
+                                  [&] { return do_mprotect(env, *mm, addr, len, prot); });
   impl_->syscall_exit(env);
-  impl_->debug_vm("mprotect");
+  op.finish(env, "mprotect");
   return result;
 }
 
@@ -41,10 +58,15 @@ long Kernel::madvise(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len, Advic
   MmStruct* mm = impl_->live_mm(pid);
   if (!mm) return -ESRCH;
   MmEnv env = impl_->env(cpu);
+  Impl::OpScope op(*impl_, mm);
   impl_->syscall_entry(env);
-  const long result = do_madvise(env, *mm, addr, len, advice);
+  // MADV_DONTNEED zaps under mmap_lock read (concurrent faults allowed); the VMA flag advices
+  // change VMAs and take it for write (madvise_need_mmap_write).
+  const MmapLock::Mode mode = advice == Advice::kDontNeed ? MmapLock::kRead : MmapLock::kWrite;
+  const long result =
+      mmap_locked(env, *mm, mode, [&] { return do_madvise(env, *mm, addr, len, advice); });
   impl_->syscall_exit(env);
-  impl_->debug_vm("madvise");
+  op.finish(env, "madvise");
   return result;
 }
 
@@ -55,10 +77,11 @@ long Kernel::pin_user_pages(CpuId cpu, Pid pid, VirtAddr va, unsigned gup_flags)
   MmStruct* mm = impl_->live_mm(pid);
   if (!mm) return -ESRCH;
   MmEnv env = impl_->env(cpu);
+  Impl::OpScope op(*impl_, mm);
   impl_->syscall_entry(env);
   const long result = get_user_page(env, *mm, va, gup_flags, impl_->last_gup_faults);
   impl_->syscall_exit(env);
-  impl_->debug_vm("pin_user_pages");
+  op.finish(env, "pin_user_pages");
   return result;
 }
 
@@ -79,10 +102,11 @@ long Kernel::gup_fast_begin(CpuId cpu, Pid pid, VirtAddr va, unsigned gup_flags)
   for (const auto& [id, open] : impl_->g.pins.cursors)
     if (open.cpu == cpu) return -EBUSY;
   MmEnv env = impl_->env(cpu);
+  Impl::OpScope op(*impl_, mm);
   impl_->syscall_entry(env);
   const bool is_current = current(cpu) == pid;
   const long cursor = mm::gup_fast_begin(env, *mm, is_current, va, gup_flags);
-  impl_->debug_vm("gup_fast_begin");
+  op.finish(env, "gup_fast_begin");
   return cursor;
 }
 
@@ -92,9 +116,11 @@ long Kernel::gup_fast_end(long cursor) {
   if (it == impl_->g.pins.cursors.end()) return -EINVAL;
   MmEnv env = impl_->env(it->second.cpu);
   MmStruct* mm = impl_->mm_by_id(it->second.mm_id);
+  if (mm && mm->dying) mm = nullptr;
+  Impl::OpScope op(*impl_, mm);
   const long result = mm::gup_fast_end(env, cursor, mm, impl_->last_gup_faults);
   impl_->syscall_exit(env);
-  impl_->debug_vm("gup_fast_end");
+  op.finish(env, "gup_fast_end");
   return result;
 }
 
@@ -102,10 +128,11 @@ long Kernel::unpin_user_page(CpuId cpu, long pin_id) {
   if (cpu >= kMaxCpus) return -EINVAL;
   if (!impl_->g.pins.pins.count(pin_id)) return -EINVAL;
   MmEnv env = impl_->env(cpu);
+  Impl::OpScope op(*impl_, nullptr);
   impl_->syscall_entry(env);
   const long result = mm::unpin_user_page(env, pin_id);  // may throw InvariantError ("I3")
   impl_->syscall_exit(env);
-  impl_->debug_vm("unpin_user_page");
+  op.finish(env, "unpin_user_page");
   return result;
 }
 
@@ -144,18 +171,20 @@ long Kernel::swap_out(CpuId cpu, Pid pid, VirtAddr va) {
   MmStruct* mm = impl_->live_mm(pid);
   if (!mm) return -ESRCH;
   MmEnv env = impl_->env(cpu);  // reclaim runs in kernel context: no syscall entry or exit
+  Impl::OpScope op(*impl_, mm);
   const long result = shrink_page(env, *mm, va);
-  impl_->debug_vm("swap_out");
+  op.finish(env, "swap_out");
   return result;
 }
 
 long Kernel::swapoff(CpuId cpu) {
   if (cpu >= kMaxCpus) return -EINVAL;
   MmEnv env = impl_->env(cpu);
+  Impl::OpScope op(*impl_, nullptr);
   impl_->syscall_entry(env);
   const long result = try_to_unuse(env);
   impl_->syscall_exit(env);
-  impl_->debug_vm("swapoff");
+  op.finish(env, "swapoff");
   return result;
 }
 

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "debug_vm.h"
+#include "locks.h"
 #include "pgtable.h"
 #include "swap.h"
 #include "tlb.h"
@@ -111,6 +112,9 @@ FaultKind wp_page_copy(MmEnv& env, VmFault& vmf, std::optional<Pfn> old) {
     if (old) put_page(env, *old);
     return page ? FaultKind::kSpurious : FaultKind::kOom;
   }
+  // The PTL stays held across the shootdown below: other CPUs' faults on this entry wait (and
+  // then see the new entry), as Linux's ptep_clear_flush under the PTL makes them.
+  PtlHold ptl(env, vmf.ptep);
   if (!old) ++vmf.mm.rss_anon;  // the zero page was not counted
   const PteVal entry = wp_page_copy_entry(vmf, *page);
   vm_bug_on(env, vmf.unshare() && x86::pte_write(entry), "wp_page_copy", "I17", vmf.mm.pid,
@@ -137,6 +141,8 @@ bool wp_can_reuse_anon_page(MmEnv& env, Pfn pfn) {
   // under the page lock, so copy without taking it.
   const std::uint32_t swapcache = page.test(PG_swapcache) ? 1 : 0;
   if (page.refcount > 1 + swapcache) return false;
+  // trylock_page failed (reclaim holds it across a shootdown): copy, as Linux does.
+  if (page.test(PG_locked)) return false;
   // Authoritative, under the page lock (seed 002): drop the swap cache's copy if no swap entry
   // needs it any more, then only this mapping may hold a reference.
   if (swapcache) try_to_free_swap(env, pfn);
@@ -223,12 +229,17 @@ FaultResult handle_mm_fault(MmEnv& env, MmStruct& mm, VmArea& vma, VirtAddr addr
   if (!table) return {FaultKind::kOom};
   VmFault vmf{mm, vma, address, flags};
   vmf.ptep = pte_offset(*table, address);
+  // The PTL is held by an operation suspended in a shootdown: retry the access once it is gone.
+  if (!ptl_wait(env, vmf.ptep)) return {FaultKind::kSpurious};
   vmf.orig_pte = read_pte(env, vmf.ptep);
   return handle_pte_fault(env, vmf);
 }
 
 FaultResult do_user_addr_fault(MmEnv& env, MmStruct& mm, VirtAddr address, unsigned flags) {
   address = page_align_down(address);
+  // A writer (fork, mprotect, munmap, mmap) suspended in a shootdown holds mmap_lock: retry.
+  MmapLock lock(env, mm, MmapLock::kRead);
+  if (!lock.ok()) return {FaultKind::kSpurious};
   env.charge(CostPhase::kVmaLookup, env.costs.vma_lookup_cycles);
   VmArea* vma = address < x86::kUserVaEnd ? mm.find_vma(address) : nullptr;
   if (!vma || access_error(*vma, flags)) return {FaultKind::kSigsegv};

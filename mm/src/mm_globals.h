@@ -25,6 +25,9 @@ struct MmGlobals {
   // Page tables freed while a GUP-fast section was open: released when the last one ends, as
   // IPI- or RCU-delayed table freeing guarantees (tlb_remove_table).
   std::vector<Pfn> deferred_tables;
+  // Page-table locks held across a shootdown (wp_page_copy, try_to_unmap_one): the PTE table's
+  // address and the CPU holding it. Other PTL users wait for it (locks.h).
+  std::map<PhysAddr, CpuId> ptl_held;
 };
 
 }  // namespace mmusim::mm

@@ -31,6 +31,12 @@ struct MmStruct {
   std::uint64_t nr_ptes = 0;            // PTE (level-1) tables
   std::vector<Pfn> pgtables;            // every table frame below the pgd
 
+  // Operations interleave where one waits in a shootdown to other CPUs (ArchPort::flush_tlb).
+  unsigned users = 0;         // mm_users: operations in flight on this mm
+  bool dying = false;         // the task exited or was killed; torn down when users reaches 0
+  unsigned mmap_readers = 0;  // mmap_lock held for read (faults, GUP, MADV_DONTNEED)
+  bool mmap_writer = false;   // mmap_lock held for write (fork, mmap, munmap, mprotect, madvise)
+
   // find_vma restricted to areas containing `va`: nullptr when none does.
   VmArea* find_vma(VirtAddr va) {
     auto it = mmap.upper_bound(va);

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "exit.h"
+#include "locks.h"
 #include "mmap.h"
 #include "pgtable.h"
 #include "pte.h"
@@ -51,6 +52,7 @@ void change_protection(MmEnv& env, MmStruct& mm, VirtAddr start, VirtAddr end,
   std::uint64_t pages = 0;
   env.charge(CostPhase::kPteUpdate, env.costs.ptl_cycles);
   walk_pte_range(env, mm, start, end, [&](PhysAddr ptep, VirtAddr) {
+    ptl_wait_or_throw(env, ptep);
     PteVal pte;
     {
       PhaseScope scope(env.port, CostPhase::kPteUpdate);

@@ -91,12 +91,6 @@ bool walk_pte_range(MmEnv& env, const MmStruct& mm, VirtAddr start, VirtAddr end
   return walk_level(env, pfn_to_phys(mm.pgd), x86::kLevels, start, end, fn);
 }
 
-void free_pgtables(MmEnv& env, MmStruct& mm) {
-  for (Pfn pfn : mm.pgtables) tlb_remove_table(env, pfn);
-  mm.pgtables.clear();
-  mm.nr_ptes = 0;
-}
-
 namespace {
 
 bool vma_overlaps(const MmStruct& mm, VirtAddr start, VirtAddr end) {

@@ -33,13 +33,10 @@ using PteVisitor = std::function<bool(PhysAddr ptep, VirtAddr va)>;
 bool walk_pte_range(MmEnv& env, const MmStruct& mm, VirtAddr start, VirtAddr end,
                     const PteVisitor& fn);
 
-// Frees every table below the pgd (exit's free_pgtables). Precondition: the whole mm was zapped
-// and flushed (R6), so no entry, TLB or paging-structure cache refers to them.
-void free_pgtables(MmEnv& env, MmStruct& mm);
-
-// munmap's free_pgtables: detaches every table under [start, end) whose whole span no VMA
-// overlaps any more (the kernel's floor/ceiling rule) and queues it in `tlb`, which frees it after
-// its flush (R11). Precondition: the range was zapped, so those tables hold only none entries.
+// free_pgtables of munmap and exit: detaches every table under [start, end) whose whole span no
+// VMA overlaps any more (the kernel's floor/ceiling rule) and queues it in `tlb`, which frees it
+// after its flush (R11). Precondition: the range was zapped, so those tables hold only none
+// entries.
 void free_pgd_range(MmEnv& env, MmuGather& tlb, VirtAddr start, VirtAddr end);
 
 // ptep_get_and_clear: the entry becomes none with a locked exchange, which returns A/D bits the

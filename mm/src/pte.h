@@ -56,10 +56,6 @@ static_assert(pte_swp_offset(swp_entry_to_pte(12345) | kSwpSoftDirty | kSwpExclu
 static_assert(is_swap_pte(swp_entry_to_pte(0)) && pte_swp_type(swp_entry_to_pte(77)) == 0);
 static_assert(!pte_protnone(swp_entry_to_pte(5)));
 
-}  // namespace mmusim::mm
-
-namespace mmusim::mm {
-
 // mk_pte(page, vma->vm_page_prot) for a private anonymous area: x86's PAGE_COPY family is
 // present, user, accessed, NX unless VM_EXEC, and never writable (the write bit is added per
 // entry by maybe_mkwrite); PROT_NONE areas get PAGE_NONE (a protnone entry).

@@ -1,5 +1,6 @@
 // do_swap_page (mm-semantics.md §3.14): a fault on a swap entry.
 #include "debug_vm.h"
+#include "locks.h"
 #include "memory.h"
 #include "swap.h"
 
@@ -8,9 +9,16 @@ namespace {
 
 // The page for the entry's slot, with one reference for the caller (the future mapping's):
 // the swap-cache page, or one read from the device. A synchronous device with a single reference
-// to the slot reads into a fresh page that bypasses the swap cache (`*bypassed`, D04).
-std::optional<Pfn> swapin_page(MmEnv& env, std::uint64_t offset, bool* bypassed) {
+// to the slot reads into a fresh page that bypasses the swap cache (`*bypassed`, D04). nullopt
+// with `*busy` when the page is locked by an operation suspended in a shootdown, without it
+// when memory is exhausted.
+std::optional<Pfn> swapin_page(MmEnv& env, std::uint64_t offset, bool* bypassed, bool* busy) {
   if (std::optional<Pfn> cached = lookup_swap_cache(env, offset)) {
+    // lock_page_or_retry: a reclaim suspended in a shootdown holds the page lock.
+    if (!wait_until(env, [&] { return !env.pages.page(*cached).test(PG_locked); })) {
+      *busy = true;
+      return std::nullopt;
+    }
     get_page(env, *cached);
     return cached;
   }
@@ -42,9 +50,9 @@ FaultResult do_swap_page(MmEnv& env, VmFault& vmf) {
   if (pte_swp_type(vmf.orig_pte) != 0 || !env.g.swap.in_use(offset) ||
       env.g.swap.count(offset) == 0)
     return {FaultKind::kSwapIn, Signal::kSigbus};
-  bool bypassed = false;
-  const std::optional<Pfn> pfn = swapin_page(env, offset, &bypassed);
-  if (!pfn) return {FaultKind::kOom};
+  bool bypassed = false, busy = false;
+  const std::optional<Pfn> pfn = swapin_page(env, offset, &bypassed, &busy);
+  if (!pfn) return {busy ? FaultKind::kSpurious : FaultKind::kOom};  // VM_FAULT_RETRY / OOM
   Page& page = env.pages.page(*pfn);
   if (!pte_same_locked(env, vmf)) {  // B1: someone else swapped it in meanwhile
     put_page(env, *pfn);

@@ -92,6 +92,7 @@ void delete_from_swap_cache(MmEnv& env, Pfn pfn) {
 bool try_to_free_swap(MmEnv& env, Pfn pfn) {
   const Page& page = env.pages.page(pfn);
   if (!page.test(PG_swapcache)) return false;
+  if (page.test(PG_locked)) return false;  // reclaim owns it (trylock_page failed)
   // folio_swapped: another swap entry still needs the slot's contents.
   if (env.g.swap.count(page.swap_slot) != 0) return false;
   delete_from_swap_cache(env, pfn);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "debug_vm.h"
+#include "locks.h"
 #include "memory.h"
 #include "pgtable.h"
 #include "swap.h"
@@ -15,23 +16,46 @@
 namespace mmusim::mm {
 namespace {
 
-// The mms whose TLB flushes reclaim deferred (struct tlbflush_unmap_batch).
+// The mms whose TLB flushes reclaim deferred (struct tlbflush_unmap_batch). Each holds a user
+// reference (mm_users) until its flush, so a kill meanwhile cannot free it.
 struct TtuBatch {
-  std::vector<const MmStruct*> mms;       // non-exclusive entries: flushed before writeback (R9)
-  std::vector<const MmStruct*> deferred;  // skip_swapout_flush: exclusive ones, after writeback
+  std::vector<MmStruct*> mms;       // non-exclusive entries: flushed before writeback (R9)
+  std::vector<MmStruct*> deferred;  // skip_swapout_flush: exclusive ones, after writeback
 
-  static void add(std::vector<const MmStruct*>& list, const MmStruct& mm) {
-    if (std::find(list.begin(), list.end(), &mm) == list.end()) list.push_back(&mm);
+  static void add(std::vector<MmStruct*>& list, MmStruct& mm) {
+    if (std::find(list.begin(), list.end(), &mm) != list.end()) return;
+    ++mm.users;
+    list.push_back(&mm);
   }
 };
 
-// try_to_unmap_flush: x86 flushes the batched mms as a whole (arch_tlbbatch_flush).
-void flush_batch(MmEnv& env, std::vector<const MmStruct*>& mms) {
-  for (const MmStruct* mm : mms) flush_tlb_mm(env, *mm, FlushRule::kReclaimBatch);
+// try_to_unmap_flush: x86 flushes the batched mms as a whole (arch_tlbbatch_flush). `flush`
+// false drops the batch without flushing (skip_reclaim_batch_flush).
+void flush_batch(MmEnv& env, std::vector<MmStruct*>& mms, bool flush = true) {
+  for (MmStruct* mm : mms) {
+    if (flush) flush_tlb_mm(env, *mm, FlushRule::kReclaimBatch);
+    --mm->users;
+  }
   mms.clear();
 }
 
-using RmapVisitor = std::function<bool(MmStruct& mm, PhysAddr ptep, PteVal pte)>;
+enum class Unmap { kDone, kPinned, kBusy };
+
+// mmget/mmput around a step that may wait in a shootdown: the mm outlives a kill meanwhile.
+struct MmUser {
+  explicit MmUser(MmStruct& m) : mm(m) { ++mm.users; }
+  ~MmUser() { --mm.users; }
+  MmStruct& mm;
+};
+
+// lock_page / unlock_page for reclaim's whole pass over the page.
+struct PageLock {
+  explicit PageLock(Page& p) : page(p) { page.set(PG_locked); }
+  ~PageLock() { page.clear(PG_locked); }
+  Page& page;
+};
+
+using RmapVisitor = std::function<bool(MmStruct& mm, PhysAddr ptep)>;
 
 // rmap_walk_anon: every present entry mapping `pfn`, found through the page's anon_vma family
 // and index (the address it has in every mm of the family). fn returns false to stop.
@@ -45,17 +69,23 @@ bool rmap_walk(MmEnv& env, Pfn pfn, const RmapVisitor& fn) {
     const PhysAddr ptep = pte_offset(*table, page.index);
     const PteVal pte = read_pte(env, ptep);
     if (!pte_present(pte) || x86::pte_special(pte) || x86::pte_pfn(pte) != pfn) continue;
-    if (!fn(*mm, ptep, pte)) return false;
+    if (!fn(*mm, ptep)) return false;
   }
   return true;
 }
 
-// try_to_unmap_one for one entry (§3.13 steps 1-6, B2). False when the page turned out pinned:
-// the entry is back as it was and the walk stops.
-bool try_to_unmap_one(MmEnv& env, Pfn pfn, MmStruct& mm, PhysAddr ptep, PteVal pte,
-                      TtuBatch& batch) {
+// try_to_unmap_one for one entry (§3.13 steps 1-6, B2). kPinned when the page turned out
+// pinned: the entry is back as it was and the walk stops. kBusy when the PTL is held by an
+// operation suspended in a shootdown and the port cannot wait: nothing was changed here.
+Unmap try_to_unmap_one(MmEnv& env, Pfn pfn, MmStruct& mm, PhysAddr ptep, TtuBatch& batch) {
   Page& page = env.pages.page(pfn);
   const VirtAddr va = page.index;
+  if (!ptl_wait(env, ptep)) return Unmap::kBusy;
+  const PteVal pte = read_pte(env, ptep);
+  if (!pte_present(pte) || x86::pte_pfn(pte) != pfn) return Unmap::kDone;  // gone meanwhile
+  // Held across the R4 shootdown, during which other CPUs run: their faults on the entry wait.
+  PtlHold ptl(env, ptep);
+  MmUser user(mm);
   const bool exclusive = page.test(PG_anon_exclusive);
   env.charge(CostPhase::kPteUpdate, env.costs.ptl_cycles);
   const PteVal old = ptep_get_and_clear(env, ptep, pte);
@@ -76,7 +106,7 @@ bool try_to_unmap_one(MmEnv& env, Pfn pfn, MmStruct& mm, PhysAddr ptep, PteVal p
     // It is the same page, so nothing needs flushing (B2 step 3).
     swap_free(env, page.swap_slot);
     set_pte(env, ptep, old);
-    return false;
+    return Unmap::kPinned;
   }
   PteVal entry = swp_entry_to_pte(page.swap_slot);
   if (pte_soft_dirty(old)) entry |= kSwpSoftDirty;
@@ -87,7 +117,7 @@ bool try_to_unmap_one(MmEnv& env, Pfn pfn, MmStruct& mm, PhysAddr ptep, PteVal p
   ++mm.rss_swap;
   page_remove_rmap(env, pfn);
   put_page(env, pfn);  // the mapping's reference; the swap cache and reclaim still hold theirs
-  return true;
+  return Unmap::kDone;
 }
 
 // The entry of `va` in `mm` and the anonymous page it maps, as reclaim's target.
@@ -103,6 +133,35 @@ long find_reclaim_target(MmEnv& env, MmStruct& mm, VirtAddr va, Pfn* pfn) {
   return 0;
 }
 
+// shrink_page_list's work on one isolated page. The page lock keeps swap-in, COW reuse and
+// swap-cache freeing off it until the end, across every shootdown.
+long reclaim_locked_page(MmEnv& env, Pfn pfn) {
+  Page& page = env.pages.page(pfn);
+  PageLock lock(page);
+  TtuBatch batch;
+  Unmap result = Unmap::kDone;
+  rmap_walk(env, pfn, [&](MmStruct& owner, PhysAddr ptep) {
+    result = try_to_unmap_one(env, pfn, owner, ptep, batch);
+    return result == Unmap::kDone;
+  });
+  // R9: deferred flushes complete before the page is written back or freed.
+  flush_batch(env, batch.mms, !env.inject.skip_reclaim_batch_flush);
+  if (result != Unmap::kDone) {
+    flush_batch(env, batch.deferred);
+    if (result == Unmap::kBusy) return -EAGAIN;  // reclaim keeps a locked page for later
+    env.stats.swap_out_refused.inc();
+    return -EBUSY;
+  }
+  // pageout after the flushes (R10): every store made through an old translation is in the
+  // page (the shootdown drained the store buffers, HW4) before its content goes to the slot.
+  if (page.test(PG_dirty)) swap_writepage(env, pfn);
+  flush_batch(env, batch.deferred);  // skip_swapout_flush: too late for R4/R10
+  // __remove_mapping: nothing but the swap cache and reclaim hold the page -> it goes.
+  if (page.refcount == 2 && page.mapcount == 0) delete_from_swap_cache(env, pfn);
+  env.stats.swap_outs.inc();
+  return 0;
+}
+
 }  // namespace
 
 long shrink_page(MmEnv& env, MmStruct& mm, VirtAddr va) {
@@ -115,28 +174,13 @@ long shrink_page(MmEnv& env, MmStruct& mm, VirtAddr va) {
     env.stats.swap_out_refused.inc();
     return -EBUSY;
   }
+  // trylock_page: a page locked by someone else (a reclaim suspended in a shootdown) is skipped.
+  if (page.test(PG_locked)) return -EAGAIN;
   if (!page.test(PG_swapcache) && !add_to_swap(env, pfn)) return -ENOMEM;
   get_page(env, pfn);  // reclaim's isolation reference
-  TtuBatch batch;
-  const bool unmapped = rmap_walk(env, pfn, [&](MmStruct& owner, PhysAddr ptep, PteVal pte) {
-    return try_to_unmap_one(env, pfn, owner, ptep, pte, batch);
-  });
-  // R9: deferred flushes complete before the page is written back or freed.
-  if (!env.inject.skip_reclaim_batch_flush) flush_batch(env, batch.mms);
-  if (!unmapped) {
-    put_page(env, pfn);
-    env.stats.swap_out_refused.inc();
-    return -EBUSY;
-  }
-  // pageout after the flushes (R10): every store made through an old translation is in the
-  // page (the shootdown drained the store buffers, HW4) before its content goes to the slot.
-  if (page.test(PG_dirty)) swap_writepage(env, pfn);
-  flush_batch(env, batch.deferred);  // skip_swapout_flush: too late for R4/R10
-  // __remove_mapping: nothing but the swap cache and reclaim hold the page -> it goes.
-  if (page.refcount == 2 && page.mapcount == 0) delete_from_swap_cache(env, pfn);
+  long result = reclaim_locked_page(env, pfn);
   put_page(env, pfn);
-  env.stats.swap_outs.inc();
-  return 0;
+  return result;
 }
 
 namespace {
@@ -161,7 +205,13 @@ void unuse_pte(MmEnv& env, MmStruct& mm, const VmArea& vma, PhysAddr ptep, PteVa
 
 // The swap-cache page of `offset`, read from the device if needed.
 std::optional<Pfn> unuse_page(MmEnv& env, std::uint64_t offset) {
-  if (std::optional<Pfn> cached = lookup_swap_cache(env, offset)) return cached;
+  if (std::optional<Pfn> cached = lookup_swap_cache(env, offset)) {
+    // lock_page: a reclaim suspended in a shootdown holds it.
+    if (!wait_until(env, [&] { return !env.pages.page(*cached).test(PG_locked); }))
+      throw std::logic_error("swapoff: a page lock is held by an operation suspended in a "
+                             "shootdown and the port cannot wait (ArchPort::cpu_relax)");
+    return cached;
+  }
   std::optional<Pfn> page = alloc_page(env);
   if (!page) return std::nullopt;
   add_to_swap_cache(env, *page, offset);
@@ -179,6 +229,7 @@ long try_to_unuse(MmEnv& env) {
     if (mm->rss_swap == 0) continue;  // not on the swap mmlist
     for (const auto& [start, vma] : mm->mmap) {
       walk_pte_range(env, *mm, vma.vm_start, vma.vm_end, [&](PhysAddr ptep, VirtAddr va) {
+        ptl_wait_or_throw(env, ptep);
         const PteVal pte = read_pte(env, ptep);
         if (!is_swap_pte(pte)) return true;
         const std::optional<Pfn> pfn = unuse_page(env, pte_swp_offset(pte));

@@ -144,6 +144,26 @@ TEST(Exit, FlushesTheWholeMmAndLeavesTheCpuOnSwapper) {
   EXPECT_EQ(sim.kernel.killed_by(p), std::nullopt);
 }
 
+// A CPU that still runs the exiting task's mm keeps the root in CR3 (lazy TLB, mmgrab) instead
+// of receiving a remote CR3 write; the root is freed when that CPU switches to another task.
+TEST(Exit, OtherCpusKeepTheRootLazilyUntilTheirNextSwitch) {
+  Sim sim;
+  auto [p, a] = sim.process_with_area();  // current on CPU 0
+  sim.cpu.store(0, p, a, 1);
+  const Pid q = sim.kernel.create_process(1);
+  const std::uint64_t before = sim.kernel.free_frames();
+  sim.port.clear_events();
+  sim.kernel.exit(1, p);
+  EXPECT_TRUE(sim.port.events_of(EK::kCr3).empty());
+  EXPECT_FALSE(sim.kernel.current(0).has_value());
+  EXPECT_EQ(sim.kernel.free_frames(), before + 4) << "page and tables; the root waits";
+  const FakePort::Event flush = sim.port.events_of(EK::kFlush).at(0);
+  EXPECT_TRUE(flush.targets.test(0)) << "the zap flush reached CPU 0";
+  sim.kernel.switch_to(0, q);
+  EXPECT_EQ(sim.kernel.free_frames(), before + 5);
+  EXPECT_TRUE(sim.kernel.check_invariants().empty());
+}
+
 TEST(Switch, WritesCr3WithNoflushAndJoinsCpumask) {
   Sim sim;
   const Pid p = sim.kernel.create_process(0);

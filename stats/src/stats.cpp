@@ -1,6 +1,7 @@
 #include "mmusim/stats/stats.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace mmusim::stats {
 
@@ -34,12 +35,26 @@ void Distribution::sample(std::uint64_t value) {
   min_ = std::min(min_, value);
   max_ = std::max(max_, value);
   ++buckets_[bucket_of(value)];
+  if (keep_values_) ++values_[value];
+}
+
+std::optional<std::uint64_t> Distribution::percentile(double q) const {
+  if (!keep_values_ || count_ == 0) return std::nullopt;
+  // Nearest rank: ceil(q * count), at least 1.
+  const auto rank = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_))));
+  std::uint64_t seen = 0;
+  for (const auto& [value, n] : values_) {
+    seen += n;
+    if (seen >= rank) return value;
+  }
+  return max_;
 }
 
 void Distribution::reset() {
   count_ = sum_ = max_ = 0;
   min_ = UINT64_MAX;
   buckets_.fill(0);
+  values_.clear();
 }
 
 Formula::Formula(Group& group, std::string name, Unit unit, std::string description,

@@ -56,5 +56,24 @@ TEST(Stats, PathsAndFindFollowTheGroupTree) {
   EXPECT_EQ(root.paths(), std::vector<std::string>{"cpu0.dtlb.hits"});
 }
 
+TEST(Distribution, PercentilesAreNearestRankOverKeptValues) {
+  Group root("");
+  Distribution d(root, "lat", Unit::kCycles, "test");
+  d.sample(10);
+  EXPECT_EQ(d.percentile(0.5), std::nullopt);  // values not kept
+  Distribution k(root, "kept", Unit::kCycles, "test");
+  k.keep_values();
+  EXPECT_EQ(k.percentile(0.5), std::nullopt);  // no samples
+  for (std::uint64_t v : {5, 1, 4, 2, 3, 10, 9, 8, 7, 6}) k.sample(v);
+  EXPECT_EQ(k.percentile(0.5), 5u);   // rank ceil(0.5*10) = 5
+  EXPECT_EQ(k.percentile(0.9), 9u);   // rank 9
+  EXPECT_EQ(k.percentile(0.99), 10u); // rank ceil(9.9) = 10
+  EXPECT_EQ(k.percentile(0.01), 1u);  // rank 1
+  k.sample(10);
+  EXPECT_EQ(k.percentile(1.0), 10u);
+  k.reset();
+  EXPECT_EQ(k.percentile(0.5), std::nullopt);
+}
+
 }  // namespace
 }  // namespace mmusim::stats

@@ -26,7 +26,7 @@ const char* op_name(CoreOp::Kind kind) {
   }
 }
 
-AccessType access_type(CoreOp::Kind kind) {
+constexpr AccessType access_type(CoreOp::Kind kind) {
   switch (kind) {
     case CoreOp::Kind::kLoad: return AccessType::kLoad;
     case CoreOp::Kind::kFetch: return AccessType::kFetch;
@@ -119,10 +119,16 @@ void Core::run_program() {
     }
     switch (op.kind) {
       case CoreOp::Kind::kLoad:
+        execute_access<CoreOp::Kind::kLoad>(op);
+        break;
       case CoreOp::Kind::kStore:
+        execute_access<CoreOp::Kind::kStore>(op);
+        break;
       case CoreOp::Kind::kFetch:
+        execute_access<CoreOp::Kind::kFetch>(op);
+        break;
       case CoreOp::Kind::kLocked:
-        execute_access(op);
+        execute_access<CoreOp::Kind::kLocked>(op);
         break;
       case CoreOp::Kind::kFence:
         // MFENCE (HW6): every earlier store is globally visible before anything later runs.
@@ -157,15 +163,16 @@ void Core::bad_access(const CoreOp& op) const {
                               " crosses a page boundary");
 }
 
-// The data side of a translated access (inlined into the per-access path).
+// The data side of a translated access of kind K (inlined into the per-access path).
+template <CoreOp::Kind K>
 inline __attribute__((always_inline)) void Core::complete_access(const CoreOp& op, PhysAddr pa) {
   std::uint64_t value;
-  if (op.kind == CoreOp::Kind::kLoad) {
+  if constexpr (K == CoreOp::Kind::kLoad) {
     const StoreBuffer::LoadResult r = sb_.load(pa, op.size, now_);
     advance(r.cycles);
     stats_.loads.inc();
     value = r.value;
-  } else if (op.kind == CoreOp::Kind::kStore) {
+  } else if constexpr (K == CoreOp::Kind::kStore) {
     // Retires into the store buffer with the PA translated now; memory sees it later.
     advance(sb_.retire(pa, op.size, op.value, op, now_));
     stats_.stores.inc();
@@ -176,14 +183,24 @@ inline __attribute__((always_inline)) void Core::complete_access(const CoreOp& o
   program_.completed(id_, op, value, now_);
 }
 
-// One memory access: translate, then the data side. The common case (a translation that
-// succeeds) stays in this short function; faults go to fault_and_retry.
+void Core::complete_any(const CoreOp& op, PhysAddr pa) {
+  switch (op.kind) {
+    case CoreOp::Kind::kLoad: complete_access<CoreOp::Kind::kLoad>(op, pa); return;
+    case CoreOp::Kind::kStore: complete_access<CoreOp::Kind::kStore>(op, pa); return;
+    case CoreOp::Kind::kFetch: complete_access<CoreOp::Kind::kFetch>(op, pa); return;
+    default: complete_access<CoreOp::Kind::kLocked>(op, pa); return;
+  }
+}
+
+// One memory access of kind K (op.kind == K): translate, then the data side. The common case (a
+// translation that succeeds) stays in this short function; faults go to fault_and_retry.
+template <CoreOp::Kind K>
 void Core::execute_access(const CoreOp& op) {
   check_access(op);
-  const Translation t = mmu_.translate(cr3_root_, pcid_, op.va, access_type(op.kind));
+  const Translation t = mmu_.translate(cr3_root_, pcid_, op.va, access_type(K));
   advance(t.cycles);
   if (__builtin_expect(t.ok(), 1)) {
-    complete_access(op, t.pa);
+    complete_access<K>(op, t.pa);
     return;
   }
   fault_and_retry(op, t);
@@ -210,7 +227,7 @@ void Core::fault_and_retry(const CoreOp& op, Translation t) {
     t = mmu_.translate(cr3_root_, pcid_, op.va, access_type(op.kind));
     advance(t.cycles);
     if (t.ok()) {
-      complete_access(op, t.pa);
+      complete_any(op, t.pa);
       return;
     }
   }

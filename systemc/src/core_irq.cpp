@@ -199,4 +199,21 @@ void Core::wait_for_acks(ShootdownRequest& request) {
   restart_quantum();
 }
 
+void Core::relax(Cycles cycles) {
+  const Cycles until = now_ + cycles;
+  for (;;) {
+    if (interrupt_due()) {
+      take_interrupts();
+      continue;
+    }
+    if (now_ >= until) break;
+    sync();
+    suspend();
+    sc_core::wait(to_time(until) - sc_core::sc_time_stamp(), irq_event_);
+    resume();
+    now_ = std::max(now_, sc_now_cycles());
+  }
+  restart_quantum();
+}
+
 }  // namespace mmusim::machine

@@ -170,6 +170,8 @@ Cycles Machine::shootdown(CpuId initiator, std::uint64_t targets, const Invalida
   return interconnect_->shootdown(c, targets, inv);
 }
 
+void Machine::relax(CpuId cpu, Cycles cycles) { own_thread(cpu, "relax").relax(cycles); }
+
 void Machine::wake(CpuId cpu) {
   Core& c = core(cpu);
   const Cycles at = running_->core != nullptr

@@ -49,15 +49,19 @@ Translation complete(Translation t, const TlbEntry& e, VirtAddr va) {
 
 }  // namespace
 
-Translation Mmu::translate(PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
-                           Privilege priv) {
+Translation Mmu::translate_slow(PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
+                                Privilege priv) {
   Tlb& l1 = l1_for(type);
   Translation t;
   t.cycles = l1.hit_cycles();
   const std::optional<TlbEntry> hit = l1.lookup(pcid, va, type);
   if (!hit) return lookup_stlb(l1, cr3_root, pcid, va, type, priv, t);
   switch (classify_hit(*hit, type, priv)) {
-    case HitUse::kUse: t.path = Translation::Path::kHit; return complete(t, *hit, va);
+    case HitUse::kUse:
+      // Repeated hits of this class on this entry take the L1's hit cache (translate()).
+      l1.mark_hit_usable(va, use_class(type, priv));
+      t.path = Translation::Path::kHit;
+      return complete(t, *hit, va);
     case HitUse::kPermissionRewalk:
       stats_.permission_rewalks.inc();
       t.path = Translation::Path::kPermissionRewalk;

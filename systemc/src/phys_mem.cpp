@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -39,6 +40,10 @@ PhysMem::PhysMem(const MemoryParams& params, stats::Group& parent, const std::st
                                 " is not a nonzero multiple of 4096");
   if (params_.copy_bytes_per_cycle == 0 || params_.zero_bytes_per_cycle == 0)
     throw std::invalid_argument("memory copy/zero bandwidth must be nonzero");
+  const std::uint64_t indexed = frames() < kIndexedFrames ? frames() : kIndexedFrames;
+  index_.reset(static_cast<Frame**>(std::calloc(indexed, sizeof(Frame*))));
+  if (!index_) throw std::bad_alloc();
+  indexed_ = indexed;
 }
 
 void PhysMem::check(PhysAddr pa, std::size_t len) const {
@@ -59,7 +64,7 @@ void PhysMem::check_pfn(Pfn pfn) const {
                             ") is beyond memory size " + hex(params_.size_bytes));
 }
 
-const PhysMem::Frame* PhysMem::find(Pfn pfn) const {
+const PhysMem::Frame* PhysMem::find_unindexed(Pfn pfn) const {
   if (pfn == last_pfn_) return last_frame_;
   auto it = frames_.find(pfn);
   last_pfn_ = pfn;
@@ -67,57 +72,29 @@ const PhysMem::Frame* PhysMem::find(Pfn pfn) const {
   return last_frame_;
 }
 
-PhysMem::Frame& PhysMem::frame_for_write(Pfn pfn) {
-  if (pfn == last_pfn_ && last_frame_ != nullptr) return *last_frame_;
+// The frame's storage, created (zeroed) if it has none.
+PhysMem::Frame& PhysMem::create_frame(Pfn pfn) {
+  if (pfn >= indexed_ && pfn == last_pfn_ && last_frame_ != nullptr) return *last_frame_;
   auto& slot = frames_[pfn];
   if (!slot) slot = std::make_unique<Frame>(Frame{});
-  last_pfn_ = pfn;
-  last_frame_ = slot.get();
+  if (pfn < indexed_) {
+    index_[pfn] = slot.get();
+  } else {
+    last_pfn_ = pfn;
+    last_frame_ = slot.get();
+  }
   return *slot;
 }
 
-// 8-byte accesses (PTEs, most loads and stores) copy with a constant size, which the compiler
-// inlines.
-void PhysMem::raw_read(PhysAddr pa, void* dst, std::size_t len) const {
-  check_fast(pa, len);
-  const Frame* f = find(phys_to_pfn(pa));
-  if (f == nullptr)
-    std::memset(dst, 0, len);
-  else if (len == 8)
-    std::memcpy(dst, f->data() + (pa & (kPageSize - 1)), 8);
-  else
-    std::memcpy(dst, f->data() + (pa & (kPageSize - 1)), len);
-}
-
-void PhysMem::raw_write(PhysAddr pa, const void* src, std::size_t len) {
-  check_fast(pa, len);
-  std::uint8_t* at = frame_for_write(phys_to_pfn(pa)).data() + (pa & (kPageSize - 1));
-  if (len == 8)
-    std::memcpy(at, src, 8);
-  else
-    std::memcpy(at, src, len);
-}
-
-void PhysMem::read(PhysAddr pa, void* dst, std::size_t len) {
-  raw_read(pa, dst, len);
-  stats_.reads.inc();
-}
-
-void PhysMem::write(PhysAddr pa, const void* src, std::size_t len) {
-  raw_write(pa, src, len);
-  stats_.writes.inc();
+// Drops the frame's storage (it reads as zero again).
+void PhysMem::drop_frame(Pfn pfn) {
+  frames_.erase(pfn);
+  if (pfn < indexed_) index_[pfn] = nullptr;
+  if (pfn == last_pfn_) last_pfn_ = ~Pfn{0};
 }
 
 // 64-bit values are stored little-endian, as on x86; the host is assumed little-endian too.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "PhysMem assumes a little-endian host");
-
-std::uint64_t PhysMem::read64(PhysAddr pa) {
-  std::uint64_t v;
-  read(pa, &v, sizeof v);
-  return v;
-}
-
-void PhysMem::write64(PhysAddr pa, std::uint64_t value) { write(pa, &value, sizeof value); }
 
 std::uint64_t PhysMem::xchg64(PhysAddr pa, std::uint64_t value) {
   std::uint64_t old = read64(pa);
@@ -133,8 +110,7 @@ std::uint64_t PhysMem::cmpxchg64(PhysAddr pa, std::uint64_t expected, std::uint6
 
 void PhysMem::zero_frame(Pfn pfn) {
   check_pfn(pfn);
-  frames_.erase(pfn);  // an absent frame reads as zero
-  if (pfn == last_pfn_) last_pfn_ = ~Pfn{0};
+  drop_frame(pfn);  // an absent frame reads as zero
   stats_.frames_zeroed.inc();
 }
 
@@ -145,8 +121,7 @@ void PhysMem::copy_frame(Pfn dst, Pfn src) {
   if (dst == src) return;
   const Frame* s = find(src);
   if (s == nullptr) {
-    frames_.erase(dst);
-    if (dst == last_pfn_) last_pfn_ = ~Pfn{0};
+    drop_frame(dst);
     return;
   }
   frame_for_write(dst) = *s;  // frames live on the heap: a rehash does not move *s

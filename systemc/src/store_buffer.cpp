@@ -9,10 +9,6 @@ namespace {
 
 using stats::Unit;
 
-std::uint64_t low_bytes(std::uint64_t value, unsigned size) {
-  return size == 8 ? value : value & ((1ull << (8 * size)) - 1);
-}
-
 }  // namespace
 
 const char* drain_cause_name(DrainCause cause) {
@@ -68,12 +64,6 @@ StoreBuffer::StoreBuffer(const StoreBufferParams& params, PhysMem& memory, Store
   assert(params.entries != 0 && params.drain_cycles != 0);
 }
 
-void StoreBuffer::filter_update(PhysAddr pa, unsigned size, int delta) {
-  const unsigned first = first_slot(pa), last = last_slot(pa, size);
-  filter_[first] = static_cast<std::uint16_t>(filter_[first] + delta);
-  if (last != first) filter_[last] = static_cast<std::uint16_t>(filter_[last] + delta);
-}
-
 // The oldest store leaves: it is written where it was translated at retire time, whatever the
 // page tables say now (the hazard HW4 makes the OS handle).
 void StoreBuffer::drain_oldest() {
@@ -82,6 +72,7 @@ void StoreBuffer::drain_oldest() {
   filter_update(s.pa, s.size, -1);
   head_ = index(1);
   --count_;
+  head_leaves_ = count_ != 0 ? entries_[head_].leaves : kEmpty;
   stats_.stores_drained.inc();
   if (sink_ != nullptr) sink_->store_drained(s);
 }
@@ -90,37 +81,14 @@ void StoreBuffer::drain_until_slow(Cycles t) {
   while (count_ != 0 && entries_[head_].leaves <= t) drain_oldest();
 }
 
-Cycles StoreBuffer::retire(PhysAddr pa, unsigned size, std::uint64_t value, const CoreOp& op,
-                           Cycles now) {
-  drain_until(now);
-  Cycles stall = 0;
-  if (full()) {
-    // The oldest entry has not left yet (drain_until(now) above): wait for it.
-    stall = entries_[head_].leaves - now;
-    now += stall;
-    drain_until(now);
-    stats_.full_stalls.inc();
-    stats_.full_stall_cycles.inc(stall);
-  }
-  BufferedStore& s = entries_[index(count_)];
-  s.pa = pa;
-  s.value = low_bytes(value, size);
-  s.size = size;
-  s.retired = now;
-  s.leaves = std::max(now, last_leaves_) + params_.drain_cycles;
-  s.op = op;
-  last_leaves_ = s.leaves;
-  ++count_;
-  filter_update(pa, size, +1);
-  stats_.occupancy.sample(count_);
+// A store found the buffer full: the oldest entry has not left yet (retire drained until `now`).
+// Waits for it to leave; returns the stall.
+Cycles StoreBuffer::wait_for_room(Cycles now) {
+  const Cycles stall = entries_[head_].leaves - now;
+  drain_until(now + stall);
+  stats_.full_stalls.inc();
+  stats_.full_stall_cycles.inc(stall);
   return stall;
-}
-
-StoreBuffer::LoadResult StoreBuffer::load_memory(PhysAddr pa, unsigned size, Cycles waited) {
-  LoadResult r;
-  mem_.read(pa, &r.value, size);  // little-endian host and target (phys_mem.cpp)
-  r.cycles = waited + mem_.read_cost();
-  return r;
 }
 
 // The byte-accurate path, for a load whose granules hold buffered stores.

@@ -184,6 +184,7 @@ void Tlb::fill(Pcid pcid, VirtAddr va, const TlbEntry& entry) {
   assert((entry.pfn & ((page_bytes(entry.size) >> kPageShift) - 1)) == 0 &&
          "[tlb] huge-page frame not aligned to its size");
   Array& a = arrays_[static_cast<unsigned>(ai)];
+  clear_hit_cache();
   Way* slot = nullptr;
   drop_shadowed(pcid, va, entry, slot);
   const unsigned set = set_index(a, va, entry.size);
@@ -202,6 +203,7 @@ void Tlb::fill(Pcid pcid, VirtAddr va, const TlbEntry& entry) {
 // Drops the entries whose page contains `va` (one set per probe) and that satisfy `pred`.
 template <typename Pred>
 unsigned Tlb::drop_va(VirtAddr va, Pred pred) {
+  clear_hit_cache();
   unsigned dropped = 0;
   for (unsigned p = 0; p < probe_count_; ++p) {
     Array& a = arrays_[probes_[p].array];
@@ -220,6 +222,7 @@ unsigned Tlb::drop_va(VirtAddr va, Pred pred) {
 
 template <typename Pred>
 unsigned Tlb::drop_if(Pred pred) {
+  clear_hit_cache();
   unsigned dropped = 0;
   for (Array& a : arrays_) {
     for (Way& w : a.slots) {

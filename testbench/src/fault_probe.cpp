@@ -12,6 +12,7 @@ FaultProbe::KindStats::KindStats(stats::Group& parent, const char* name)
               fmt::format("per {} fault: cycles from the #PF exception to the completion (or abort) of "
                           "the faulting access",
                           name)) {
+  latency.keep_values();
   for (std::size_t p = 0; p < mm::kCostPhaseCount; ++p) {
     const auto phase = static_cast<mm::CostPhase>(p);
     phase_cycles.push_back(std::make_unique<stats::Scalar>(
@@ -27,6 +28,7 @@ FaultProbe::FaultProbe(stats::Group& parent)
       all_latency_(faults_group_, "latency", stats::Unit::kCycles,
                    "every fault: cycles from the #PF exception to the completion (or abort) of the access"),
       syscalls_group_("syscalls", &group_) {
+  all_latency_.keep_values();
   for (std::size_t k = 0; k < mm::kFaultKindCount; ++k)
     kinds_.push_back(std::make_unique<KindStats>(faults_group_, mm::fault_kind_name(static_cast<mm::FaultKind>(k))));
   for (const char* name : {"process_create", "mmap", "fork", "exit", "context_switch", "munmap", "mprotect",
@@ -34,6 +36,7 @@ FaultProbe::FaultProbe(stats::Group& parent)
     syscalls_.emplace_back(name, std::make_unique<stats::Distribution>(
                                      syscalls_group_, name, stats::Unit::kCycles,
                                      fmt::format("per {} operation: cycles from kernel entry to return", name)));
+  for (auto& [n, dist] : syscalls_) dist->keep_values();
 }
 
 void FaultProbe::fault_raised(CpuId cpu, mm::FaultKind kind, Cycles now, const CostAccount& handler) {

@@ -11,7 +11,28 @@ namespace mmusim::testbench {
 
 Cycles CostAccount::total() const { return std::accumulate(by_phase.begin(), by_phase.end(), Cycles{0}); }
 
-MachinePort::MachinePort(machine::Machine& machine) : machine_(machine), cpus_(machine.cores()) {}
+FlushProbe::FlushProbe(stats::Group& parent)
+    : group("flush", &parent),
+      local_page_group("local_page", &group),
+      local_full_group("local_full", &group),
+      cr3_group("cr3", &group),
+      shootdown_group("shootdown", &group),
+      local_page(local_page_group, "latency", stats::Unit::kCycles,
+                 "per page the OS invalidated on its own CPU (INVLPG): cycles"),
+      local_full(local_full_group, "latency", stats::Unit::kCycles,
+                 "per full flush of one PCID on the OS's own CPU (INVPCID type 1): cycles"),
+      cr3(cr3_group, "latency", stats::Unit::kCycles, "per CR3 write (PCID switch at a context switch): cycles"),
+      shootdown(shootdown_group, "latency", stats::Unit::kCycles,
+                "per remote shootdown: initiator cycles from sending to the last acknowledgement"),
+      shootdown_targets(shootdown_group, "targets", stats::Unit::kCount, "per remote shootdown: target CPUs"),
+      shootdown_pages(shootdown_group, "pages", stats::Unit::kCount,
+                      "per remote shootdown of a page range: pages (a PCID-wide flush is not sampled)") {
+  for (stats::Distribution* d : {&local_page, &local_full, &cr3, &shootdown, &shootdown_targets, &shootdown_pages})
+    d->keep_values();
+}
+
+MachinePort::MachinePort(machine::Machine& machine, stats::Group& parent)
+    : machine_(machine), probe_(parent), cpus_(machine.cores()) {}
 
 void MachinePort::begin(CpuId cpu) {
   cur_ = cpu;
@@ -76,10 +97,15 @@ void MachinePort::flush_tlb(CpuId initiator, mm::CpuMask targets, const mm::TlbF
   // The local part first, as flush_tlb_mm_range does (INVLPG per page, or the whole PCID).
   if (targets.test(initiator)) {
     if (flush.full) {
-      charge(machine_.flush_pcid(initiator, flush.pcid));
+      const Cycles c = machine_.flush_pcid(initiator, flush.pcid);
+      probe_.local_full.sample(c);
+      charge(c);
     } else {
-      for (VirtAddr va = flush.start; va < flush.end; va += kPageSize)
-        charge(machine_.invlpg(initiator, flush.pcid, va));
+      for (VirtAddr va = flush.start; va < flush.end; va += kPageSize) {
+        const Cycles c = machine_.invlpg(initiator, flush.pcid, va);
+        probe_.local_page.sample(c);
+        charge(c);
+      }
     }
   }
   std::uint64_t remote = targets.bits & ~(1ull << initiator);
@@ -93,17 +119,37 @@ void MachinePort::flush_tlb(CpuId initiator, mm::CpuMask targets, const mm::TlbF
   machine_.advance(initiator, self.pending);
   self.pending = 0;
   const mm::CostPhase phase = self.phase;
-  const bool blocked = (remote & irqs_off_) != 0;
-  if (blocked && blocked_hook_) blocked_hook_(initiator, true);
+  const std::uint64_t awaited = remote & irqs_off_;
+  const bool blocked = awaited != 0;
+  if (blocked && blocked_hook_) blocked_hook_(initiator, true, awaited);
   const Cycles latency = machine_.shootdown(initiator, remote, inv);
-  if (blocked && blocked_hook_) blocked_hook_(initiator, false);
+  probe_.shootdown.sample(latency);
+  probe_.shootdown_targets.sample(static_cast<std::uint64_t>(__builtin_popcountll(remote)));
+  if (!flush.full) probe_.shootdown_pages.sample((flush.end - flush.start) >> kPageShift);
+  if (blocked && blocked_hook_) blocked_hook_(initiator, false, awaited);
   cur_ = initiator;
   cpus_[initiator].phase = phase;
   cpus_[initiator].account.by_phase[static_cast<std::size_t>(phase)] += latency;  // already elapsed
 }
 
 void MachinePort::write_cr3(CpuId cpu, PhysAddr pgd, Pcid pcid, bool noflush) {
-  charge(machine_.write_cr3(cpu, pgd, pcid, noflush));
+  const Cycles c = machine_.write_cr3(cpu, pgd, pcid, noflush);
+  probe_.cr3.sample(c);
+  charge(c);
+}
+
+bool MachinePort::cpu_relax(CpuId cpu) {
+  // Time passes and other CPUs run (the lock holder among them): keep this CPU's state.
+  PerCpu& self = cpus_[cpu];
+  machine_.advance(cpu, self.pending);
+  self.pending = 0;
+  const mm::CostPhase phase = self.phase;
+  const Cycles start = machine_.now(cpu);
+  machine_.relax(cpu, kRelaxCycles);
+  cur_ = cpu;
+  cpus_[cpu].phase = phase;
+  cpus_[cpu].account.by_phase[static_cast<std::size_t>(phase)] += machine_.now(cpu) - start;
+  return true;
 }
 
 void MachinePort::local_irq_disable(CpuId cpu) {

@@ -25,11 +25,14 @@ void print_latency_table(std::ostream& out, const stats::Group& root, const char
     any |= d && d->count() > 0;
   }
   if (!any) return;
-  fmt::print(out, "\n{:<16}{:>8}{:>12}{:>12}{:>12}   (cycles)\n", title, "count", "mean", "min", "max");
+  fmt::print(out, "\n{:<16}{:>8}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}   (cycles)\n", title, "count", "mean", "min", "p50",
+             "p90", "p99", "max");
   for (const auto& name : names) {
     const auto* d = dist_of(root, fmt::format("{}.{}{}", prefix, name, suffix));
     if (!d || d->count() == 0) continue;
-    fmt::print(out, "  {:<14}{:>8}{:>12.0f}{:>12}{:>12}\n", name, d->count(), d->mean(), d->min(), d->max());
+    auto pct = [d](double q) { return d->percentile(q) ? fmt::format("{}", *d->percentile(q)) : std::string("-"); };
+    fmt::print(out, "  {:<14}{:>8}{:>10.0f}{:>10}{:>10}{:>10}{:>10}{:>10}\n", name, d->count(), d->mean(), d->min(),
+               pct(0.5), pct(0.9), pct(0.99), d->max());
   }
 }
 
@@ -48,7 +51,9 @@ void print_text_report(std::ostream& out, const Scenario& scenario, const RunRes
   for (std::size_t k = 0; k < mm::kFaultKindCount; ++k) kinds.push_back(mm::fault_kind_name(static_cast<mm::FaultKind>(k)));
   print_latency_table(out, root, "Faults", "tb.faults", kinds, ".latency");
   print_latency_table(out, root, "OS operations", "tb.syscalls",
-                      {"process_create", "mmap", "fork", "exit", "context_switch"}, "");
+                      {"process_create", "mmap", "fork", "exit", "context_switch", "munmap", "mprotect", "madvise",
+                       "swapout", "pin", "unpin"},
+                      "");
 
   fmt::print(out, "\n{:<16}{:>10}\n", "Memory manager", "");
   fmt::print(out, "  {:<24}{:>10}\n", "pages copied (COW)", value_of(root, "mm.copies"));
@@ -134,6 +139,11 @@ nlohmann::ordered_json stats_json(const Scenario& scenario, const SimConfig& con
       e["min"] = s.min();
       e["max"] = s.max();
       e["mean"] = s.mean();
+      if (s.keeps_values() && s.count() > 0) {
+        e["p50"] = *s.percentile(0.5);
+        e["p90"] = *s.percentile(0.9);
+        e["p99"] = *s.percentile(0.99);
+      }
       head(e, s);
       auto& b = e["buckets"] = nlohmann::ordered_json::array();
       for (std::size_t i = 0; i < stats::Distribution::kBuckets; ++i)

@@ -39,8 +39,8 @@ ScenarioRunner::ScenarioRunner(const Scenario& scenario, const SimConfig& config
       proc_group_("proc", &root) {
   validate(config_);
   machine_ = std::make_unique<machine::Machine>(config_.machine, *this, *this, root_);
-  port_ = std::make_unique<MachinePort>(*machine_);
-  port_->on_blocked([this](CpuId cpu, bool is_blocked) { blocked(cpu, is_blocked); });
+  port_ = std::make_unique<MachinePort>(*machine_, probe_.group());
+  port_->on_blocked([this](CpuId cpu, bool is_blocked, std::uint64_t awaited) { blocked(cpu, is_blocked, awaited); });
   kernel_ = std::make_unique<mm::Kernel>(*port_, config_.kernel, root_);
   slots_.resize(config_.machine.cores);
   // Every statistic exists before the run, so expectations are checked as input.
@@ -87,6 +87,10 @@ RunResult ScenarioRunner::run() {
 
 void ScenarioRunner::pump() {
   while (!result_.stopped && running_ == 0 && next_step_ < scenario_.steps.size()) {
+    // A blocked step whose awaited cores have all enabled interrupts again is about to finish:
+    // later steps wait for it, as they would for any step.
+    for (const CpuSlot& s : slots_)
+      if (s.blocked && (s.awaited & port_->irqs_disabled_mask()) == 0) return;
     const std::size_t index = next_step_;
     const Step& step = scenario_.steps[index];
     if (step.cpu && slots_[*step.cpu].step) return;  // its core still holds a blocked step
@@ -158,12 +162,14 @@ void ScenarioRunner::finish_step(CpuId cpu) {
   slot.ops.clear();
   if (!slot.blocked) --running_;
   slot.blocked = false;
+  slot.awaited = 0;
 }
 
-void ScenarioRunner::blocked(CpuId cpu, bool is_blocked) {
+void ScenarioRunner::blocked(CpuId cpu, bool is_blocked, std::uint64_t awaited) {
   CpuSlot& slot = slots_[cpu];
   if (!slot.step || slot.blocked == is_blocked) return;
   slot.blocked = is_blocked;
+  slot.awaited = awaited;
   if (is_blocked) {
     --running_;
     pump();

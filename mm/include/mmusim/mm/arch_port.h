@@ -3,7 +3,8 @@
 // mm/ declares this interface and never includes SystemC; testbench/ implements it on top of the
 // SystemC machine, and mm's unit tests use a functional stand-in. All calls are synchronous: when
 // a call returns, its effect is architecturally visible (a flush has completed on every target,
-// a write is in memory). The implementation charges the machine cost of each call (memory
+// a write is in memory). A flush to other CPUs (and cpu_relax) may let other CPUs run OS
+// operations before it returns; the Kernel keeps its state consistent for them at those points. The implementation charges the machine cost of each call (memory
 // latency, copy bandwidth, invalidation cost) to the phase last set with set_phase().
 #pragma once
 
@@ -86,6 +87,12 @@ class ArchPort {
   // (HW6). fork issues it right after the first write_protect_seq increment, where x86 gets it
   // from the locked RMW of the page-table-lock acquisition (§4.4 (b), R13).
   virtual void full_fence() {}
+
+  // One spin or sleep step of `cpu` waiting for a lock (mmap_lock, a page-table lock) that an
+  // operation suspended in a shootdown on another CPU holds. A machine that runs other CPUs
+  // meanwhile lets time pass and returns true; the default returns false (nothing else can run),
+  // and the operation backs off instead: a fault retries the access, a call returns -EAGAIN.
+  virtual bool cpu_relax(CpuId /*cpu*/) { return false; }
 
   // CR3 write on `cpu`: root table `pgd`, PCID `pcid`; `noflush` is CR3 bit 63 (keep the
   // PCID's cached translations).

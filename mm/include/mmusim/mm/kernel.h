@@ -6,8 +6,8 @@
 // copy_page_range, change_protection, try_to_unmap_one, zap) follows mm-semantics.md and the
 // kernel's names. Each entry point runs "on" a CPU: the cost of its steps is charged through the
 // ArchPort, and TLB maintenance is issued for that CPU as initiator, to the CPUs of the mm's
-// cpumask. Entry points are not reentrant: the machine must not call into the Kernel from inside
-// a port call made by another entry point.
+// cpumask. Other CPUs' entry points may run while one waits in a shootdown (see Concurrency
+// below); no other port call may call back into the Kernel.
 #pragma once
 
 #include <cstddef>
@@ -30,6 +30,16 @@ namespace mmusim::mm {
 // -EINVAL, -ENOMEM, -EFAULT, -EBUSY); void calls given an unknown or dead pid, or a CPU with no
 // current task, throw std::invalid_argument. Nothing else of the caller's making crashes the
 // model. A CPU id >= 64 (CpuMask width) is -EINVAL for long calls.
+//
+// Concurrency: ArchPort::flush_tlb to other CPUs may let them run Kernel entry points before it
+// returns (the machine does while a shootdown waits for acknowledgements). The Kernel keeps the
+// locks Linux holds there: mmap_lock (fork, mmap, munmap, mprotect and the madvise flag advices
+// write; faults, GUP's slow path and MADV_DONTNEED read), the page-table lock (per entry in this
+// model) that wp_page_copy and try_to_unmap_one hold across their shootdowns, and the page lock
+// reclaim holds. A call that finds one of them taken waits through ArchPort::cpu_relax; when the
+// port cannot wait, a fault returns kSpurious (retry the access) and other calls return -EAGAIN
+// (contention deep inside an operation, which only that waiting can resolve, throws
+// std::logic_error). Invariants are checked when no operation is suspended any more.
 class Kernel {
  public:
   // Boots: allocates the shared zero page and swapper_pg_dir (the empty root a CPU switches to
@@ -78,22 +88,28 @@ class Kernel {
   // the child at once (B01); VM_DONTCOPY areas are not inherited, VM_WIPEONFORK areas are empty.
   long fork(CpuId cpu, Pid parent);
 
-  // exit(): zaps the address space (flush before free, R6) and frees it. The pid becomes dead;
-  // CPUs on which it was current switch to swapper_pg_dir and have no current task. Pins taken
-  // on it stay valid and keep their pages allocated until unpinned. Throws std::invalid_argument
-  // for an unknown or dead pid.
+  // exit(): zaps the address space (flush before free, R6) and frees it. The pid becomes dead
+  // and is current nowhere: `cpu`, if it ran the task, loads swapper_pg_dir; other CPUs that ran
+  // it keep the dead root in CR3 (a lazy-TLB mm, no remote CR3 write) until their next
+  // switch_to, which frees it. If another operation on this mm is in flight (waiting in a
+  // shootdown), the teardown happens when that one returns. Pins taken on it stay valid and keep
+  // their pages allocated until unpinned. Throws std::invalid_argument for an unknown or dead
+  // pid.
   void exit(CpuId cpu, Pid pid);
 
   // The #PF handler for the task current on `cpu`; charges exception entry and exit. When the
-  // result carries a signal the task was killed (torn down as at exit). Throws
-  // std::invalid_argument when no task is current on `cpu`.
+  // result carries a signal the task was killed (torn down as at exit). kSpurious also covers
+  // "retry": a lock the fault needs is held by an operation waiting in a shootdown on another CPU
+  // and the port cannot wait (ArchPort::cpu_relax). Throws std::invalid_argument when no task is
+  // current on `cpu`.
   FaultResult handle_page_fault(CpuId cpu, VirtAddr va, std::uint32_t error_code);
 
   // ---- GUP (§3.8-§3.10) ----
   // One page at `va` of `pid` with gup_flags (GupFlags). Returns a handle id >= 1, or -EINVAL
   // (not exactly one of FOLL_GET/FOLL_PIN, FOLL_LONGTERM without FOLL_PIN, unknown bits),
   // -ESRCH, -EFAULT (no VMA, the VMA forbids the access (check_vma_flags), or a fault gave
-  // SIGBUS), -ENOMEM (a fault ran out of memory; the process is not killed).
+  // SIGBUS), -ENOMEM (a fault ran out of memory; the process is not killed), -EAGAIN (see
+  // Concurrency above).
   // pin_user_pages: the slow path (__get_user_pages: follow_page_pte, faultin_page with
   // FAULT_FLAG_WRITE or FAULT_FLAG_UNSHARE, retry). pin_user_pages_fast: GUP-fast first, the slow
   // path on any bail-out; when `pid` is not current on `cpu` there is no current->mm to walk
@@ -126,7 +142,8 @@ class Kernel {
   // (written to swap, every mapping replaced by a swap entry, the page freed unless another
   // reference keeps it in the swap cache), -EBUSY (maybe pinned: refused before or during
   // try_to_unmap), -ENOMEM (no free slot, or no swap device), -EFAULT (nothing present there,
-  // the zero page, no VMA), -EINVAL (cpu), -ESRCH.
+  // the zero page, no VMA), -EAGAIN (the page or its entry is locked by an operation waiting in
+  // a shootdown: reclaim skips it), -EINVAL (cpu), -ESRCH.
   long swap_out(CpuId cpu, Pid pid, VirtAddr va);
   // swapoff of the swap device (try_to_unuse, unuse_pte): every swap entry becomes a present R/O
   // entry, not exclusive; then the device is gone. 0, -EINVAL (no swap device active), -ENOMEM.

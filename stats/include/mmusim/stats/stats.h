@@ -4,6 +4,8 @@
 #pragma once
 
 #include <array>
+#include <map>
+#include <optional>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -85,6 +87,13 @@ class Distribution final : public Stat {
   }
   void reset() override;
   double value_as_double() const override { return static_cast<double>(count_); }
+  // Keeps every sampled value (as value -> count) so that percentile() is exact: for the
+  // latency probes, not for per-access paths.
+  void keep_values() { keep_values_ = true; }
+  bool keeps_values() const { return keep_values_; }
+  // Nearest rank: the smallest sampled value v with at least q (0 < q <= 1) of the samples <= v.
+  // nullopt without keep_values() or without samples.
+  std::optional<std::uint64_t> percentile(double q) const;
 
  private:
   std::uint64_t count_ = 0;
@@ -92,6 +101,8 @@ class Distribution final : public Stat {
   std::uint64_t min_ = UINT64_MAX;
   std::uint64_t max_ = 0;
   std::array<std::uint64_t, kBuckets> buckets_{};
+  bool keep_values_ = false;
+  std::map<std::uint64_t, std::uint64_t> values_;
 };
 
 // A value computed from other statistics when read (e.g. accesses = hits + misses).

@@ -97,6 +97,9 @@ class Core : public sc_core::sc_module, private StoreSink {
   // acked: a target's ack of `request` becomes visible at `visible`.
   void post_ipi(Cycles arrival, ShootdownRequest& request);
   void wait_for_acks(ShootdownRequest& request);
+  // Spins for `cycles` as a CPU waiting for a lock does: interrupts (if enabled) are taken
+  // meanwhile, so a lock holder waiting for this CPU's ack makes progress.
+  void relax(Cycles cycles);
   void acked(ShootdownRequest& request, Cycles visible);
   // Machine::wake: ends the current (or the next) kWait at cycle `at` at the earliest.
   void wake(Cycles at);
@@ -139,8 +142,13 @@ class Core : public sc_core::sc_module, private StoreSink {
     if (interrupt_due()) take_interrupts();
   }
   void compute(Cycles cycles);
+  // A kLoad, kStore, kFetch or kLocked op of kind K (one instance per kind, so that the per-access
+  // path has no test of the kind left); complete_any dispatches on op.kind at run time.
+  template <CoreOp::Kind K>
   void execute_access(const CoreOp& op);
+  template <CoreOp::Kind K>
   void complete_access(const CoreOp& op, PhysAddr pa);
+  void complete_any(const CoreOp& op, PhysAddr pa);
   void fault_and_retry(const CoreOp& op, Translation t);
   std::uint64_t fetch_or_locked(const CoreOp& op, PhysAddr pa);
   // Sizes 1, 2, 4 or 8, not crossing a page; else bad_access throws std::invalid_argument.

@@ -85,6 +85,8 @@ class Machine {
   // Ends `cpu`'s current kWait (or its next one, if it is not sleeping) at the caller's time
   // (the calling core's local time, or SystemC time outside the cores' threads).
   void wake(CpuId cpu);
+  // From `cpu`'s own thread: spins `cycles` (a contended lock), taking interrupts if enabled.
+  void relax(CpuId cpu, Cycles cycles);
   // RFLAGS.IF of `cpu`, from its own thread or while it is idle (ended, or asleep in a kWait).
   // While disabled, IPIs stay pending and are taken once re-enabled (HW5).
   void set_irqs_enabled(CpuId cpu, bool enabled);

@@ -59,8 +59,21 @@ class Mmu {
       : Mmu(config, memory, parent, 0) {}
 
   // Translates `va` for an access of `type` at `priv` in address space (cr3_root, pcid).
+  // Inline: a repeated L1 hit that completes is answered from the L1's hit cache (tlb.h), with
+  // the same counts, replacement update and result as the full lookup; anything else takes
+  // translate_slow.
   Translation translate(PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
-                        Privilege priv = Privilege::kUser);
+                        Privilege priv = Privilege::kUser) {
+    Tlb& l1 = l1_for(type);
+    Translation t;
+    if (__builtin_expect(l1.lookup_cached(pcid, va, type, use_class(type, priv), t.pa), 1)) {
+      t.status = Translation::Status::kOk;
+      t.cycles = l1.hit_cycles();
+      t.page_shift = l1.cached_page_shift(va);
+      return t;
+    }
+    return translate_slow(cr3_root, pcid, va, type, priv);
+  }
 
   // Invalidation operations (SDM vol. 3A §4.10.4.1), each applied to the iTLB, the dTLB, the
   // STLB and the paging-structure caches; each TLB counts the operation under
@@ -95,6 +108,12 @@ class Mmu {
   std::uint64_t faults() const { return stats_.faults.value(); }
 
  private:
+  // The access class of the L1s' hit caches: one per (type, privilege).
+  static unsigned use_class(AccessType type, Privilege priv) {
+    return static_cast<unsigned>(type) * 2 + static_cast<unsigned>(priv);
+  }
+  Translation translate_slow(PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
+                             Privilege priv);
   Translation lookup_stlb(Tlb& l1, PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
                           Privilege priv, Translation t);
   Translation walk_and_fill(Tlb& l1, PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,

@@ -15,6 +15,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <unordered_map>
 
@@ -35,11 +37,21 @@ class PhysMem {
   std::uint64_t frames() const { return params_.size_bytes >> kPageShift; }
   const MemoryParams& params() const { return params_; }
 
-  // Timed accesses (counted in reads/writes).
-  void read(PhysAddr pa, void* dst, std::size_t len);
-  void write(PhysAddr pa, const void* src, std::size_t len);
-  std::uint64_t read64(PhysAddr pa);
-  void write64(PhysAddr pa, std::uint64_t value);
+  // Timed accesses (counted in reads/writes). Inline: they are on every simulated access.
+  void read(PhysAddr pa, void* dst, std::size_t len) {
+    raw_read(pa, dst, len);
+    stats_.reads.inc();
+  }
+  void write(PhysAddr pa, const void* src, std::size_t len) {
+    raw_write(pa, src, len);
+    stats_.writes.inc();
+  }
+  std::uint64_t read64(PhysAddr pa) {
+    std::uint64_t v;
+    read(pa, &v, sizeof v);
+    return v;
+  }
+  void write64(PhysAddr pa, std::uint64_t value) { write(pa, &value, sizeof value); }
   // Locked exchange (x86 XCHG with a memory operand): returns the old value. One read + one write.
   std::uint64_t xchg64(PhysAddr pa, std::uint64_t value);
   // Locked compare-exchange (x86 LOCK CMPXCHG): stores `desired` only if the memory holds
@@ -67,23 +79,61 @@ class PhysMem {
 
  private:
   using Frame = std::array<std::uint8_t, kPageSize>;
-  // The common case inline; check() throws, naming the problem.
+  // The common case inline; check() throws, naming the problem. 1 <= len <= (bytes left in pa's
+  // frame) is one unsigned comparison; with pa below size_bytes (a multiple of 4096) the frame,
+  // and so the access, lies inside memory.
   void check_fast(PhysAddr pa, std::size_t len) const {
-    if (len - 1 >= kPageSize || pa >= params_.size_bytes || len > params_.size_bytes - pa ||
-        (pa & (kPageSize - 1)) + len > kPageSize)
-      check(pa, len);
+    if (pa >= params_.size_bytes || len - 1 >= kPageSize - (pa & (kPageSize - 1))) check(pa, len);
   }
   void check(PhysAddr pa, std::size_t len) const;
   void check_pfn(Pfn pfn) const;
-  const Frame* find(Pfn pfn) const;
-  Frame& frame_for_write(Pfn pfn);
-  void raw_read(PhysAddr pa, void* dst, std::size_t len) const;
-  void raw_write(PhysAddr pa, const void* src, std::size_t len);
+  // The frame's storage, or null if it has none. Frames below indexed_ are found in index_ (one
+  // load), the others in the hash map.
+  const Frame* find(Pfn pfn) const {
+    if (pfn < indexed_) return index_[pfn];
+    return find_unindexed(pfn);
+  }
+  const Frame* find_unindexed(Pfn pfn) const;
+  Frame& frame_for_write(Pfn pfn) {
+    if (pfn < indexed_ && index_[pfn] != nullptr) return *index_[pfn];
+    return create_frame(pfn);
+  }
+  Frame& create_frame(Pfn pfn);
+  void drop_frame(Pfn pfn);
+  // 8-byte accesses (PTEs, most loads and stores) copy with a constant size, which the compiler
+  // inlines. Little-endian host and target (phys_mem.cpp).
+  void raw_read(PhysAddr pa, void* dst, std::size_t len) const {
+    check_fast(pa, len);
+    const Frame* f = find(phys_to_pfn(pa));
+    if (f == nullptr)
+      std::memset(dst, 0, len);
+    else if (len == 8)
+      std::memcpy(dst, f->data() + (pa & (kPageSize - 1)), 8);
+    else
+      std::memcpy(dst, f->data() + (pa & (kPageSize - 1)), len);
+  }
+  void raw_write(PhysAddr pa, const void* src, std::size_t len) {
+    check_fast(pa, len);
+    std::uint8_t* at = frame_for_write(phys_to_pfn(pa)).data() + (pa & (kPageSize - 1));
+    if (len == 8)
+      std::memcpy(at, src, 8);
+    else
+      std::memcpy(at, src, len);
+  }
 
   MemoryParams params_;
+  // Owns every frame's storage. Frames live on the heap: a rehash does not move them.
   std::unordered_map<Pfn, std::unique_ptr<Frame>> frames_;
-  // The last frame looked up (null: absent), so that a run of accesses to one frame skips the
-  // hash lookup. Frames live on the heap (a rehash does not move them); erasing one resets it.
+  // Index of the storage of frames [0, indexed_): null = none. indexed_ = min(frames(),
+  // kIndexedFrames); calloc'ed, so the OS maps its pages only as frames get storage.
+  static constexpr std::uint64_t kIndexedFrames = 1ull << 22;  // 16 GiB of simulated memory
+  struct FreeDeleter {
+    void operator()(Frame** p) const { std::free(p); }
+  };
+  std::unique_ptr<Frame*[], FreeDeleter> index_;
+  std::uint64_t indexed_ = 0;
+  // Frames above the index: the last one looked up (null: absent), so that a run of accesses to
+  // one frame skips the hash lookup; erasing a frame resets it.
   mutable Pfn last_pfn_ = ~Pfn{0};
   mutable Frame* last_frame_ = nullptr;
 

@@ -76,13 +76,33 @@ class StoreBuffer {
 
   // Writes to memory every store whose leave time is <= t.
   void drain_until(Cycles t) {
-    if (count_ != 0 && entries_[head_].leaves <= t) drain_until_slow(t);
+    if (head_leaves_ <= t) drain_until_slow(t);
   }
 
   // Retires a store at core cycle `now` (after its translation). If the buffer is full the core
   // stalls until the oldest store leaves; returns the stall in cycles (0 if none). The store
   // enters at now + stall.
-  Cycles retire(PhysAddr pa, unsigned size, std::uint64_t value, const CoreOp& op, Cycles now);
+  Cycles retire(PhysAddr pa, unsigned size, std::uint64_t value, const CoreOp& op, Cycles now) {
+    drain_until(now);
+    Cycles stall = 0;
+    if (full()) {
+      stall = wait_for_room(now);
+      now += stall;
+    }
+    BufferedStore& s = entries_[index(count_)];
+    s.pa = pa;
+    s.value = size == 8 ? value : value & ((1ull << (8 * size)) - 1);
+    s.size = size;
+    s.retired = now;
+    s.leaves = (now > last_leaves_ ? now : last_leaves_) + params_.drain_cycles;
+    s.op = op;
+    last_leaves_ = s.leaves;
+    if (count_ == 0) head_leaves_ = s.leaves;
+    ++count_;
+    filter_update(pa, size, +1);
+    stats_.occupancy.sample(count_);
+    return stall;
+  }
 
   struct LoadResult {
     std::uint64_t value = 0;  // zero-extended, little-endian
@@ -108,14 +128,24 @@ class StoreBuffer {
   }
   void drain_until_slow(Cycles t);
   void drain_oldest();
-  LoadResult load_memory(PhysAddr pa, unsigned size, Cycles waited);
+  Cycles wait_for_room(Cycles now);
+  LoadResult load_memory(PhysAddr pa, unsigned size, Cycles waited) {
+    LoadResult r;
+    mem_.read(pa, &r.value, size);  // little-endian host and target (phys_mem.cpp)
+    r.cycles = waited + mem_.read_cost();
+    return r;
+  }
   LoadResult load_overlapping(PhysAddr pa, unsigned size, Cycles now);
   // An access of at most 8 bytes touches one or two 8-byte granules.
   static unsigned first_slot(PhysAddr pa) { return (pa >> 3) % kFilterSlots; }
   static unsigned last_slot(PhysAddr pa, unsigned size) {
     return ((pa + size - 1) >> 3) % kFilterSlots;
   }
-  void filter_update(PhysAddr pa, unsigned size, int delta);
+  void filter_update(PhysAddr pa, unsigned size, int delta) {
+    const unsigned first = first_slot(pa), last = last_slot(pa, size);
+    filter_[first] = static_cast<std::uint16_t>(filter_[first] + delta);
+    if (last != first) filter_[last] = static_cast<std::uint16_t>(filter_[last] + delta);
+  }
   bool filter_may_overlap(PhysAddr pa, unsigned size) const {
     return (filter_[first_slot(pa)] | filter_[last_slot(pa, size)]) != 0;
   }
@@ -127,6 +157,10 @@ class StoreBuffer {
   unsigned head_ = 0;
   unsigned count_ = 0;
   Cycles last_leaves_ = 0;  // leave time of the youngest store ever retired
+  // Leave time of the oldest buffered store; kEmpty when the buffer is empty, so that
+  // drain_until's test is one comparison.
+  static constexpr Cycles kEmpty = ~Cycles{0};
+  Cycles head_leaves_ = kEmpty;
   // Buffered stores per 8-byte granule (hashed): a load whose granules all count zero overlaps
   // no buffered store and skips the byte-accurate scan.
   static constexpr unsigned kFilterSlots = 256;

@@ -16,6 +16,13 @@
 //
 // Replacement: one TlbParams::replacement policy for the structure, state per array; an invalid
 // way is always chosen first.
+//
+// Hit cache (the MMU's L1-hit fast path, Mmu::translate): a few recently hit ways, direct-mapped
+// by the 4 KiB page number of the address looked up, each with the (PCID, 4 KiB page) that hit
+// it and the access classes the MMU found the entry usable for (mark_hit_usable). lookup_cached()
+// answers a repeated hit from it without probing the arrays, with everything lookup() does: the
+// hit counted by type and by size, and the same replacement update of the same way. Any change
+// of the arrays' contents (fill, invalidation) empties the cache.
 #pragma once
 
 #include <array>
@@ -55,17 +62,45 @@ class Tlb {
   // Timed lookup: counts a hit (hits.<type> and hits.<size>) or a miss (misses.<type>); a hit
   // becomes most recently used.
   std::optional<TlbEntry> lookup(Pcid pcid, VirtAddr va, AccessType type) {
-    const Hit hit = find(pcid & kPcidMask, va);
+    pcid &= kPcidMask;
+    const Hit hit = find(pcid, va);
     const unsigned t = static_cast<unsigned>(type);
     if (hit.slot == nullptr) {
       stats_.misses_by_type[t]->inc();
       return std::nullopt;
     }
+    const TlbEntry& e = hit.slot->entry;
     stats_.hits_by_type[t]->inc();
-    stats_.hits_by_size[page_size_index(hit.slot->entry.size)]->inc();
+    stats_.hits_by_size[page_size_index(e.size)]->inc();
     arrays_[hit.array].policy.touch(hit.set, hit.way);
-    return hit.slot->entry;
+    cache_hit(pcid, va, hit);
+    return e;
   }
+
+  // The hit cache (see the header comment). `use` names an access class (an AccessType and a
+  // privilege, numbered by the caller, < 8). If a way cached for va's page matches (pcid, va) and
+  // was marked usable for `use`, does what lookup() would on that hit and sets `pa` to va's
+  // translation; otherwise returns false and changes nothing (the caller then calls lookup()).
+  bool lookup_cached(Pcid pcid, VirtAddr va, AccessType type, unsigned use, PhysAddr& pa) {
+    const unsigned slot = hit_slot(va);
+    const CachedHit& c = hit_cache_[slot];
+    if (((hit_usable_[slot] >> use) & 1u) == 0 || (va >> kPageShift) != c.vpn4k ||
+        (pcid & kPcidMask) != c.pcid)
+      return false;
+    stats_.hits_by_type[static_cast<unsigned>(type)]->inc();
+    c.size_hits->inc();
+    c.policy->touch(c.set, c.way);
+    pa = c.frame | (va & c.offset_mask);
+    return true;
+  }
+  // The page_shift of the entry that lookup_cached() last answered for `va`'s page.
+  unsigned cached_page_shift(VirtAddr va) const { return hit_cache_[hit_slot(va)].shift; }
+  // The entry that the last lookup(), of `va`, hit may complete accesses of class `use` through
+  // lookup_cached(). Only right after that lookup() (no fill or invalidation in between).
+  void mark_hit_usable(VirtAddr va, unsigned use) {
+    hit_usable_[hit_slot(va)] |= static_cast<std::uint8_t>(1u << use);
+  }
+
   // A miss of this structure was resolved (by a lower level or a walk) to a page of size `s`:
   // counts misses.<size>. Misses that end in #PF have no size and are counted by type only.
   void record_miss_size(PageSize s) { stats_.misses_by_size[page_size_index(s)]->inc(); }
@@ -132,6 +167,30 @@ class Tlb {
   template <typename Pred>
   unsigned drop_if(Pred pred);
   void drop_shadowed(Pcid pcid, VirtAddr va, const TlbEntry& entry, Way*& same_tag);
+  // The hit cache's slot for `va`, and its update on a timed hit.
+  static unsigned hit_slot(VirtAddr va) {
+    return static_cast<unsigned>(va >> kPageShift) & (kHitCacheSlots - 1);
+  }
+  void cache_hit(Pcid pcid, VirtAddr va, const Hit& hit) {
+    const unsigned slot = hit_slot(va);
+    CachedHit& c = hit_cache_[slot];
+    // A slot still marked (no change since) for the same (PCID, page) holds this same way: keep
+    // the classes marked so far.
+    if (hit_usable_[slot] != 0 && c.vpn4k == va >> kPageShift && c.pcid == pcid) return;
+    const TlbEntry& e = hit.slot->entry;
+    hit_usable_[slot] = 0;
+    c.vpn4k = va >> kPageShift;
+    c.pcid = pcid;
+    c.shift = static_cast<std::uint8_t>(page_shift(e.size));
+    c.frame = pfn_to_phys(e.pfn);
+    c.offset_mask = page_bytes(e.size) - 1;
+    c.size_hits = stats_.hits_by_size[page_size_index(e.size)];
+    c.policy = &arrays_[hit.array].policy;
+    c.set = hit.set;
+    c.way = hit.way;
+  }
+  // The arrays' contents change: every cached hit is stale.
+  void clear_hit_cache() { hit_usable_.fill(0); }
 
   std::string name_;
   TlbParams params_;
@@ -139,6 +198,22 @@ class Tlb {
   std::array<Probe, kPageSizeCount> probes_{};
   unsigned probe_count_ = 0;
   std::array<int, kPageSizeCount> probe_of_{{-1, -1, -1}};  // array index per size, or -1
+
+  // One cached hit; valid while its hit_usable_ byte is nonzero.
+  struct CachedHit {
+    std::uint64_t vpn4k = 0;  // va >> 12 of the lookup that hit
+    PhysAddr frame = 0;       // the entry's first byte
+    std::uint64_t offset_mask = 0;
+    stats::Scalar* size_hits = nullptr;   // hits.<size> of the entry
+    ReplacementPolicy* policy = nullptr;  // its array's
+    unsigned set = 0, way = 0;
+    Pcid pcid = 0;           // the PCID looked up
+    std::uint8_t shift = 0;  // page_shift of the entry's size
+  };
+  static constexpr unsigned kHitCacheSlots = 16;
+  std::array<CachedHit, kHitCacheSlots> hit_cache_{};
+  // Per slot, bit `use`: lookup_cached may answer that access class; 0: the slot is empty.
+  std::array<std::uint8_t, kHitCacheSlots> hit_usable_{};
 
   struct Stats {
     Stats(stats::Group& parent, const std::string& name);

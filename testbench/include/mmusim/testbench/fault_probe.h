@@ -24,6 +24,7 @@ class FaultProbe {
   void access_done(CpuId cpu, Cycles now);
   // A syscall's cost (fork, mmap, exit, process creation, context switch).
   void syscall(const std::string& name, const CostAccount& cost);
+  stats::Group& group() { return group_; }  // "tb"
 
  private:
   struct KindStats {

@@ -15,6 +15,7 @@
 
 #include "mmusim/machine/machine.h"
 #include "mmusim/mm/arch_port.h"
+#include "mmusim/stats/stats.h"
 
 namespace mmusim::testbench {
 
@@ -24,9 +25,22 @@ struct CostAccount {
   Cycles total() const;
 };
 
+// TLB flushes the OS made, by kind, with the initiator's latency (tb.flush.*).
+struct FlushProbe {
+  explicit FlushProbe(stats::Group& parent);
+  stats::Group group;
+  stats::Group local_page_group, local_full_group, cr3_group, shootdown_group;
+  stats::Distribution local_page;  // INVLPG of one page on the initiator
+  stats::Distribution local_full;  // one PCID's entries on the initiator (INVPCID type 1)
+  stats::Distribution cr3;         // CR3 writes (context switches), with or without the no-flush bit
+  stats::Distribution shootdown;   // remote part: from the first IPI (or INVLPGB) to the last ack
+  stats::Distribution shootdown_targets;
+  stats::Distribution shootdown_pages;
+};
+
 class MachinePort final : public mm::ArchPort {
  public:
-  explicit MachinePort(machine::Machine& machine);
+  MachinePort(machine::Machine& machine, stats::Group& parent);
 
   // At kernel entry on `cpu`: starts a new account. end() returns the cycles charged that have
   // not yet been added to the core's time (the handler's return value).
@@ -37,8 +51,11 @@ class MachinePort final : public mm::ArchPort {
   // Called with true before a shootdown waits for a CPU whose interrupts are disabled (a GUP-fast
   // section, HW5), and with false when the shootdown has completed: the runner lets later steps
   // run meanwhile, or the wait could never end.
-  void on_blocked(std::function<void(CpuId initiator, bool blocked)> hook) { blocked_hook_ = std::move(hook); }
-  bool irqs_disabled(CpuId cpu) const { return (irqs_off_ >> cpu) & 1u; }
+  // `awaited`: the interrupt-disabled CPUs the shootdown waits for.
+  void on_blocked(std::function<void(CpuId initiator, bool blocked, std::uint64_t awaited)> hook) {
+    blocked_hook_ = std::move(hook);
+  }
+  std::uint64_t irqs_disabled_mask() const { return irqs_off_; }
 
   std::uint64_t nr_frames() const override;
   x86::PteVal read_pte(PhysAddr pa) override;
@@ -53,6 +70,7 @@ class MachinePort final : public mm::ArchPort {
   void write_cr3(CpuId cpu, PhysAddr pgd, Pcid pcid, bool noflush) override;
   void local_irq_disable(CpuId cpu) override;
   void local_irq_enable(CpuId cpu) override;
+  bool cpu_relax(CpuId cpu) override;
   void charge(Cycles cycles) override;
   void set_phase(mm::CostPhase phase) override { cpus_[cur_].phase = phase; }
   mm::CostPhase phase() const override { return cpus_[cur_].phase; }
@@ -64,10 +82,12 @@ class MachinePort final : public mm::ArchPort {
     mm::CostPhase phase = mm::CostPhase::kEntry;
   };
   machine::Machine& machine_;
+  FlushProbe probe_;
   std::vector<PerCpu> cpus_;
   CpuId cur_ = 0;  // the CPU whose SystemC thread runs the OS now
   std::uint64_t irqs_off_ = 0;
-  std::function<void(CpuId, bool)> blocked_hook_;
+  static constexpr Cycles kRelaxCycles = 100;  // one round of a contended lock's spin (PAUSE loop)
+  std::function<void(CpuId, bool, std::uint64_t)> blocked_hook_;
 };
 
 }  // namespace mmusim::testbench

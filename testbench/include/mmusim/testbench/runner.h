@@ -78,12 +78,13 @@ class ScenarioRunner final : public machine::CoreProgram, public machine::Except
     std::optional<std::size_t> step;     // the step this core executes
     std::vector<machine::CoreOp> ops;    // its remaining operations, last first
     bool blocked = false;                // waiting in a shootdown for an interrupt-disabled core
+    std::uint64_t awaited = 0;           // those cores
   };
   void pump();                                       // starts steps while none is running
   bool start_step(std::size_t index);                // false when the step needed no core
   void finish_step(CpuId cpu);
   void instant_step(const Step& step);               // expect, expect pin, dma
-  void blocked(CpuId cpu, bool is_blocked);
+  void blocked(CpuId cpu, bool is_blocked, std::uint64_t awaited);
 
   static const std::string* acting_process(const Step& step);  // the process a step acts as
   bool alive(const std::string& proc) const;
