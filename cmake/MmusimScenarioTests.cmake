@@ -71,6 +71,7 @@ mmusim_injection_test(free_before_flush_Z03 races/Z03_T10_window.scn free_before
 mmusim_injection_test(skip_swapout_flush_R03 races/R03_T9.scn skip_swapout_flush "lost store: P read 1")
 mmusim_injection_test(skip_unshare_B07 spec/B07.scn skip_unshare "wrong COW")
 mmusim_injection_test(no_eager_fork_copy_B01 spec/B01.scn no_eager_fork_copy "wrong COW")
+mmusim_injection_test(skip_reclaim_batch_flush_R9 races/D08_R9.scn skip_reclaim_batch_flush "missed COW: P read 99")
 
 # Every FOLDER/*.scn must make `mmusim run` exit with EXIT and print what its first
 # "# MARKER: regex" line says.

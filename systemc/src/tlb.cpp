@@ -137,27 +137,25 @@ std::optional<TlbEntry> Tlb::probe(Pcid pcid, VirtAddr va) const {
 }
 
 // Drops every entry the new one would shadow: a page overlapping the new page, of the same PCID
-// or with either entry global (such an entry would match a (PCID, VA) the new one matches). The
-// first entry with the new entry's own tag is kept in `same_tag` to be overwritten in place.
-void Tlb::drop_shadowed(Pcid pcid, VirtAddr va, const TlbEntry& entry, Way*& same_tag) {
+// or with either entry global (such an entry would match a (PCID, VA) the new one matches).
+// Returns the way to fill in the new entry's set: the first entry with the new entry's own tag
+// (overwritten in place), else the first invalid way once the drops are done, else null (the
+// set is full). Sizes of which no entry is valid are skipped: none of their ways can overlap.
+Tlb::Way* Tlb::drop_shadowed(Pcid pcid, VirtAddr va, const TlbEntry& entry) {
   const auto conflicts = [&](const Way& w) {
     return w.pcid == pcid || w.entry.global || entry.global;
   };
   const unsigned new_shift = page_shift(entry.size);
   for (unsigned p = 0; p < probe_count_; ++p) {
-    Array& a = arrays_[probes_[p].array];
     const PageSize s = probes_[p].size;
-    if (page_shift(s) >= new_shift) {
-      // The one page of size s that contains va, in its one set.
+    if (s == entry.size || valid_[page_size_index(s)] == 0) continue;  // own size: below
+    Array& a = arrays_[probes_[p].array];
+    if (page_shift(s) > new_shift) {
+      // The one larger page of size s that contains va, in its one set.
       const std::uint64_t tag = tag_of(va, s);
       Way* ways = &a.slots[std::size_t{set_index(a, va, s)} * a.ways];
-      for (unsigned w = 0; w < a.ways; ++w) {
-        if (ways[w].tag != tag || !conflicts(ways[w])) continue;
-        if (s == entry.size && same_tag == nullptr)
-          same_tag = &ways[w];
-        else
-          ways[w].tag = 0;
-      }
+      for (unsigned w = 0; w < a.ways; ++w)
+        if (ways[w].tag == tag && conflicts(ways[w])) drop(ways[w]);
       continue;
     }
     // Smaller pages inside the new one: 2^(new_shift - shift(s)) page numbers from `first`.
@@ -171,10 +169,30 @@ void Tlb::drop_shadowed(Pcid pcid, VirtAddr va, const TlbEntry& entry, Way*& sam
       for (unsigned w = 0; w < a.ways; ++w) {
         const std::uint64_t vpn = ways[w].tag >> 3;
         if ((ways[w].tag & 7) == size_bits && vpn - first < pages && conflicts(ways[w]))
-          ways[w].tag = 0;
+          drop(ways[w]);
       }
     }
   }
+  // The new entry's own size, last, in the set it goes to: an overlapping page of the same size
+  // is the same page (same tag). The first such entry is kept for the fill, any other dropped;
+  // each way's final state is known when it is passed, so the first invalid way is found in the
+  // same pass.
+  Array& a = arrays_[static_cast<unsigned>(probe_of_[page_size_index(entry.size)])];
+  const std::uint64_t tag = tag_of(va, entry.size);
+  Way* ways = &a.slots[std::size_t{set_index(a, va, entry.size)} * a.ways];
+  Way* same_tag = nullptr;
+  Way* invalid = nullptr;
+  for (unsigned w = 0; w < a.ways; ++w) {
+    if (ways[w].tag == tag && conflicts(ways[w])) {
+      if (same_tag == nullptr) {
+        same_tag = &ways[w];
+        continue;
+      }
+      drop(ways[w]);
+    }
+    if (invalid == nullptr && ways[w].tag == 0) invalid = &ways[w];
+  }
+  return same_tag != nullptr ? same_tag : invalid;
 }
 
 void Tlb::fill(Pcid pcid, VirtAddr va, const TlbEntry& entry) {
@@ -185,17 +203,16 @@ void Tlb::fill(Pcid pcid, VirtAddr va, const TlbEntry& entry) {
          "[tlb] huge-page frame not aligned to its size");
   Array& a = arrays_[static_cast<unsigned>(ai)];
   clear_hit_cache();
-  Way* slot = nullptr;
-  drop_shadowed(pcid, va, entry, slot);
+  Way* slot = drop_shadowed(pcid, va, entry);
   const unsigned set = set_index(a, va, entry.size);
   Way* ways = &a.slots[std::size_t{set} * a.ways];
-  for (unsigned w = 0; w < a.ways && slot == nullptr; ++w)
-    if (ways[w].tag == 0) slot = &ways[w];
   if (slot == nullptr) {
     slot = &ways[a.policy.victim(set)];
     stats_.evictions.inc();
   }
+  if (slot->tag != 0) --valid_[page_size_index(slot->entry.size)];  // replaced in place, evicted
   *slot = Way{tag_of(va, entry.size), pcid, entry};
+  ++valid_[page_size_index(entry.size)];
   a.policy.touch(set, static_cast<unsigned>(slot - ways));
   stats_.fills.inc();
 }
@@ -206,13 +223,14 @@ unsigned Tlb::drop_va(VirtAddr va, Pred pred) {
   clear_hit_cache();
   unsigned dropped = 0;
   for (unsigned p = 0; p < probe_count_; ++p) {
-    Array& a = arrays_[probes_[p].array];
     const PageSize s = probes_[p].size;
+    if (valid_[page_size_index(s)] == 0) continue;  // no entry of this size
+    Array& a = arrays_[probes_[p].array];
     const std::uint64_t tag = tag_of(va, s);
     Way* ways = &a.slots[std::size_t{set_index(a, va, s)} * a.ways];
     for (unsigned w = 0; w < a.ways; ++w) {
       if (ways[w].tag != tag || !pred(ways[w])) continue;
-      ways[w].tag = 0;
+      drop(ways[w]);
       ++dropped;
     }
   }
@@ -227,7 +245,7 @@ unsigned Tlb::drop_if(Pred pred) {
   for (Array& a : arrays_) {
     for (Way& w : a.slots) {
       if (w.tag == 0 || !pred(w)) continue;
-      w.tag = 0;
+      drop(w);
       ++dropped;
     }
   }
@@ -281,6 +299,7 @@ unsigned Tlb::valid_entries() const {
   unsigned n = 0;
   for (const Array& a : arrays_)
     for (const Way& w : a.slots) n += w.tag != 0 ? 1 : 0;
+  assert(n == valid_[0] + valid_[1] + valid_[2] && "[tlb] per-size valid counts drifted");
   return n;
 }
 

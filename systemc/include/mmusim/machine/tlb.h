@@ -166,7 +166,12 @@ class Tlb {
   unsigned drop_va(VirtAddr va, Pred pred);
   template <typename Pred>
   unsigned drop_if(Pred pred);
-  void drop_shadowed(Pcid pcid, VirtAddr va, const TlbEntry& entry, Way*& same_tag);
+  Way* drop_shadowed(Pcid pcid, VirtAddr va, const TlbEntry& entry);
+  // Invalidates a valid way.
+  void drop(Way& w) {
+    --valid_[(w.tag >> 1) & 3];
+    w.tag = 0;
+  }
   // The hit cache's slot for `va`, and its update on a timed hit.
   static unsigned hit_slot(VirtAddr va) {
     return static_cast<unsigned>(va >> kPageShift) & (kHitCacheSlots - 1);
@@ -198,6 +203,8 @@ class Tlb {
   std::array<Probe, kPageSizeCount> probes_{};
   unsigned probe_count_ = 0;
   std::array<int, kPageSizeCount> probe_of_{{-1, -1, -1}};  // array index per size, or -1
+  // Valid entries per page size (all in the size's one array): a size with none is not probed.
+  std::array<unsigned, kPageSizeCount> valid_{};
 
   // One cached hit; valid while its hit_usable_ byte is nonzero.
   struct CachedHit {
@@ -240,8 +247,9 @@ class Tlb {
 inline Tlb::Hit Tlb::find(Pcid pcid, VirtAddr va) const {
   Hit hit;
   for (unsigned p = 0; p < probe_count_; ++p) {
-    const Array& a = arrays_[probes_[p].array];
     const PageSize size = probes_[p].size;
+    if (valid_[page_size_index(size)] == 0) continue;  // no entry of this size can match
+    const Array& a = arrays_[probes_[p].array];
     const std::uint64_t tag = tag_of(va, size);
     const unsigned set = set_index(a, va, size);
     const Way* ways = &a.slots[std::size_t{set} * a.ways];
