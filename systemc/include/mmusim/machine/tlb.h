@@ -8,7 +8,8 @@
 // entries with the 2 MiB page number, and a lookup probes one set per size it holds. A fill goes
 // to the first array (in TlbParams order) holding the entry's size (a later array naming the
 // same size is never filled); a structure with no such array does not cache that size. A lookup
-// therefore probes, for each size, that one array: at most three sets.
+// therefore probes, for each size, that one array: at most three sets (sizes of which no entry
+// is valid are not probed).
 //
 // Invariant (asserted): at most one valid entry matches a (PCID, VA) pair. fill() keeps it by
 // dropping every entry the new one would shadow (overlapping pages of the same PCID, or where
