@@ -87,7 +87,7 @@ Translation Mmu::lookup_stlb(Tlb& l1, PhysAddr cr3_root, Pcid pcid, VirtAddr va,
   l1.record_miss_size(hit->size);
   switch (classify_hit(*hit, type, priv)) {
     case HitUse::kUse:
-      l1.fill(pcid, va, *hit);
+      l1.fill_after_miss(pcid, va, *hit);  // the L1 lookup just missed
       t.path = Translation::Path::kStlbHit;
       return complete(t, *hit, va);
     case HitUse::kPermissionRewalk:
@@ -118,8 +118,13 @@ Translation Mmu::walk_and_fill(Tlb& l1, PhysAddr cr3_root, Pcid pcid, VirtAddr v
     l1.record_miss_size(w.entry.size);
     stlb_.record_miss_size(w.entry.size);
   }
-  l1.fill(pcid, va, w.entry);
-  stlb_.fill(pcid, va, w.entry);
+  if (after_miss) {  // both lookups just missed (the walk changes no TLB)
+    l1.fill_after_miss(pcid, va, w.entry);
+    stlb_.fill_after_miss(pcid, va, w.entry);
+  } else {
+    l1.fill(pcid, va, w.entry);
+    stlb_.fill(pcid, va, w.entry);
+  }
   return complete(t, w.entry, va);
 }
 

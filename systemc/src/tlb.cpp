@@ -136,6 +136,26 @@ std::optional<TlbEntry> Tlb::probe(Pcid pcid, VirtAddr va) const {
   return hit.slot->entry;
 }
 
+// Drops the conflicting entries of size s (smaller than the new entry, in array a) whose pages
+// lie inside the new entry's page: 2^(new_shift - shift(s)) page numbers from `first`.
+void Tlb::drop_inside(Array& a, PageSize s, Pcid pcid, VirtAddr va, const TlbEntry& entry) {
+  const unsigned new_shift = page_shift(entry.size);
+  const std::uint64_t pages = 1ull << (new_shift - page_shift(s));
+  const std::uint64_t first = (va >> new_shift) << (new_shift - page_shift(s));
+  const std::uint64_t size_bits = (std::uint64_t{page_size_index(s)} << 1) | 1;
+  const std::uint64_t sets = std::uint64_t{a.set_mask} + 1;
+  const std::uint64_t scan = pages < sets ? pages : sets;
+  for (std::uint64_t i = 0; i < scan; ++i) {
+    Way* ways = &a.slots[static_cast<std::size_t>((first + i) & a.set_mask) * a.ways];
+    for (unsigned w = 0; w < a.ways; ++w) {
+      const std::uint64_t vpn = ways[w].tag >> 3;
+      if ((ways[w].tag & 7) == size_bits && vpn - first < pages &&
+          (ways[w].pcid == pcid || ways[w].entry.global || entry.global))
+        drop(a, ways[w]);
+    }
+  }
+}
+
 // Drops every entry the new one would shadow: a page overlapping the new page, of the same PCID
 // or with either entry global (such an entry would match a (PCID, VA) the new one matches).
 // Returns the way to fill in the new entry's set: the first entry with the new entry's own tag
@@ -150,28 +170,15 @@ Tlb::Way* Tlb::drop_shadowed(Pcid pcid, VirtAddr va, const TlbEntry& entry) {
     const PageSize s = probes_[p].size;
     if (s == entry.size || valid_[page_size_index(s)] == 0) continue;  // own size: below
     Array& a = arrays_[probes_[p].array];
-    if (page_shift(s) > new_shift) {
-      // The one larger page of size s that contains va, in its one set.
-      const std::uint64_t tag = tag_of(va, s);
-      Way* ways = &a.slots[std::size_t{set_index(a, va, s)} * a.ways];
-      for (unsigned w = 0; w < a.ways; ++w)
-        if (ways[w].tag == tag && conflicts(ways[w])) drop(ways[w]);
+    if (page_shift(s) < new_shift) {
+      drop_inside(a, s, pcid, va, entry);
       continue;
     }
-    // Smaller pages inside the new one: 2^(new_shift - shift(s)) page numbers from `first`.
-    const std::uint64_t pages = 1ull << (new_shift - page_shift(s));
-    const std::uint64_t first = (va >> new_shift) << (new_shift - page_shift(s));
-    const std::uint64_t size_bits = (std::uint64_t{page_size_index(s)} << 1) | 1;
-    const std::uint64_t sets = std::uint64_t{a.set_mask} + 1;
-    const std::uint64_t scan = pages < sets ? pages : sets;
-    for (std::uint64_t i = 0; i < scan; ++i) {
-      Way* ways = &a.slots[static_cast<std::size_t>((first + i) & a.set_mask) * a.ways];
-      for (unsigned w = 0; w < a.ways; ++w) {
-        const std::uint64_t vpn = ways[w].tag >> 3;
-        if ((ways[w].tag & 7) == size_bits && vpn - first < pages && conflicts(ways[w]))
-          drop(ways[w]);
-      }
-    }
+    // The one larger page of size s that contains va, in its one set.
+    const std::uint64_t tag = tag_of(va, s);
+    Way* ways = &a.slots[std::size_t{set_index(a, va, s)} * a.ways];
+    for (unsigned w = 0; w < a.ways; ++w)
+      if (ways[w].tag == tag && conflicts(ways[w])) drop(a, ways[w]);
   }
   // The new entry's own size, last, in the set it goes to: an overlapping page of the same size
   // is the same page (same tag). The first such entry is kept for the fill, any other dropped;
@@ -188,11 +195,31 @@ Tlb::Way* Tlb::drop_shadowed(Pcid pcid, VirtAddr va, const TlbEntry& entry) {
         same_tag = &ways[w];
         continue;
       }
-      drop(ways[w]);
+      drop(a, ways[w]);
     }
     if (invalid == nullptr && ways[w].tag == 0) invalid = &ways[w];
   }
   return same_tag != nullptr ? same_tag : invalid;
+}
+
+// Writes the new entry into `slot` of `set` (null: the replacement policy's victim, counted as
+// an eviction) as most recently used.
+void Tlb::install(Array& a, unsigned set, Way* slot, Pcid pcid, VirtAddr va,
+                  const TlbEntry& entry) {
+  Way* ways = &a.slots[std::size_t{set} * a.ways];
+  if (slot == nullptr) {
+    slot = &ways[a.policy.victim(set)];
+    stats_.evictions.inc();
+  }
+  if (slot->tag != 0) {  // replaced in place, or evicted
+    --valid_[page_size_index(slot->entry.size)];
+    --a.valid;
+  }
+  *slot = Way{tag_of(va, entry.size), pcid, entry};
+  ++valid_[page_size_index(entry.size)];
+  ++a.valid;
+  a.policy.touch(set, static_cast<unsigned>(slot - ways));
+  stats_.fills.inc();
 }
 
 void Tlb::fill(Pcid pcid, VirtAddr va, const TlbEntry& entry) {
@@ -204,17 +231,45 @@ void Tlb::fill(Pcid pcid, VirtAddr va, const TlbEntry& entry) {
   Array& a = arrays_[static_cast<unsigned>(ai)];
   clear_hit_cache();
   Way* slot = drop_shadowed(pcid, va, entry);
-  const unsigned set = set_index(a, va, entry.size);
-  Way* ways = &a.slots[std::size_t{set} * a.ways];
-  if (slot == nullptr) {
-    slot = &ways[a.policy.victim(set)];
-    stats_.evictions.inc();
+  install(a, set_index(a, va, entry.size), slot, pcid, va, entry);
+}
+
+// No entry matches (pcid, va): any entry of the new one's size or larger that it would shadow
+// would match (pcid, va) itself (same tag, and of the same PCID or global, the new entry being
+// non-global), so there is none, and none to replace in place; only smaller pages inside the new
+// one may need dropping. The first invalid way of the set is the way fill() would pick; a full
+// array has none.
+void Tlb::fill_after_miss(Pcid pcid, VirtAddr va, const TlbEntry& entry) {
+  const int ai = probe_of_[page_size_index(entry.size)];
+  if (ai < 0) return;  // no array holds this size
+  if (entry.global) {
+    fill(pcid, va, entry);
+    return;
   }
-  if (slot->tag != 0) --valid_[page_size_index(slot->entry.size)];  // replaced in place, evicted
-  *slot = Way{tag_of(va, entry.size), pcid, entry};
-  ++valid_[page_size_index(entry.size)];
-  a.policy.touch(set, static_cast<unsigned>(slot - ways));
-  stats_.fills.inc();
+  pcid &= kPcidMask;
+  assert((entry.pfn & ((page_bytes(entry.size) >> kPageShift) - 1)) == 0 &&
+         "[tlb] huge-page frame not aligned to its size");
+  assert(find(pcid, va).slot == nullptr && "[tlb] fill_after_miss of a cached (PCID, VA)");
+  Array& a = arrays_[static_cast<unsigned>(ai)];
+  clear_hit_cache();
+  const unsigned new_shift = page_shift(entry.size);
+  for (unsigned p = 0; p < probe_count_; ++p) {
+    const PageSize s = probes_[p].size;
+    if (page_shift(s) < new_shift && valid_[page_size_index(s)] != 0)
+      drop_inside(arrays_[probes_[p].array], s, pcid, va, entry);
+  }
+  const unsigned set = set_index(a, va, entry.size);
+  Way* slot = nullptr;
+  if (a.valid < a.slots.size()) {
+    Way* ways = &a.slots[std::size_t{set} * a.ways];
+    for (unsigned w = 0; w < a.ways; ++w) {
+      if (ways[w].tag == 0) {
+        slot = &ways[w];
+        break;
+      }
+    }
+  }
+  install(a, set, slot, pcid, va, entry);
 }
 
 // Drops the entries whose page contains `va` (one set per probe) and that satisfy `pred`.
@@ -230,7 +285,7 @@ unsigned Tlb::drop_va(VirtAddr va, Pred pred) {
     Way* ways = &a.slots[std::size_t{set_index(a, va, s)} * a.ways];
     for (unsigned w = 0; w < a.ways; ++w) {
       if (ways[w].tag != tag || !pred(ways[w])) continue;
-      drop(ways[w]);
+      drop(a, ways[w]);
       ++dropped;
     }
   }
@@ -245,7 +300,7 @@ unsigned Tlb::drop_if(Pred pred) {
   for (Array& a : arrays_) {
     for (Way& w : a.slots) {
       if (w.tag == 0 || !pred(w)) continue;
-      drop(w);
+      drop(a, w);
       ++dropped;
     }
   }
@@ -300,6 +355,13 @@ unsigned Tlb::valid_entries() const {
   for (const Array& a : arrays_)
     for (const Way& w : a.slots) n += w.tag != 0 ? 1 : 0;
   assert(n == valid_[0] + valid_[1] + valid_[2] && "[tlb] per-size valid counts drifted");
+#ifndef NDEBUG
+  for (const Array& a : arrays_) {
+    unsigned in_array = 0;
+    for (const Way& w : a.slots) in_array += w.tag != 0 ? 1 : 0;
+    assert(in_array == a.valid && "[tlb] per-array valid count drifted");
+  }
+#endif
   return n;
 }
 

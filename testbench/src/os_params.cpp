@@ -37,6 +37,41 @@ void add_os_params(std::vector<ParamInfo>& t) {
                                  MMUSIM_FIELD(kernel.costs.mmap_cycles)));
   t.push_back(uint_param<Cycles>("os.context_switch_cycles", "cycles", "scheduler and switch_mm beyond the CR3 write",
                                  kCost, MMUSIM_FIELD(kernel.costs.context_switch_cycles)));
+  const std::string kB2 = "estimate (anchors.md B.2; gup_test calibration is issue 5)";
+  t.push_back(uint_param<Cycles>("os.gup_page_cycles", "cycles", "__get_user_pages per page", kB2,
+                                 MMUSIM_FIELD(kernel.costs.gup_page_cycles)));
+  t.push_back(uint_param<Cycles>("os.gup_fast_page_cycles", "cycles", "GUP-fast per page", kB2,
+                                 MMUSIM_FIELD(kernel.costs.gup_fast_page_cycles)));
+  t.push_back(uint_param<Cycles>("os.unpin_page_cycles", "cycles", "unpin_user_page", kB2,
+                                 MMUSIM_FIELD(kernel.costs.unpin_page_cycles)));
+  t.push_back(uint_param<Cycles>("os.vma_split_cycles", "cycles", "__split_vma", kCost,
+                                 MMUSIM_FIELD(kernel.costs.vma_split_cycles)));
+  t.push_back(uint_param<Cycles>("os.vma_merge_cycles", "cycles", "vma_merge", kCost,
+                                 MMUSIM_FIELD(kernel.costs.vma_merge_cycles)));
+  t.push_back(uint_param<Cycles>("os.mprotect_pte_cycles", "cycles", "change_pte_range per entry", kCost,
+                                 MMUSIM_FIELD(kernel.costs.mprotect_pte_cycles)));
+  t.push_back(uint_param<Cycles>("os.zap_pte_cycles", "cycles", "zap_pte_range per entry", kCost,
+                                 MMUSIM_FIELD(kernel.costs.zap_pte_cycles)));
+  t.push_back(uint_param<Cycles>("os.rmap_walk_cycles", "cycles", "rmap_walk per mm visited", kCost,
+                                 MMUSIM_FIELD(kernel.costs.rmap_walk_cycles)));
+  t.push_back(uint_param<Cycles>("os.swap_slot_cycles", "cycles", "swap slot allocation / swap cache insertion",
+                                 kCost, MMUSIM_FIELD(kernel.costs.swap_slot_cycles)));
+  t.push_back(uint_param<Cycles>("os.swap_io_page_cycles", "cycles", "swap device I/O per 4 KiB page",
+                                 "80 us NVMe at 3 GHz (anchors.md B.2)", MMUSIM_FIELD(kernel.costs.swap_io_page_cycles)));
+  t.push_back(uint_param<std::uint64_t>("mm.swap_slots", "slots", "swap device size in 4 KiB slots (0: no swap)",
+                                        "256", MMUSIM_FIELD(kernel.swap_slots)));
+  t.push_back(bool_param("mm.swap_synchronous",
+                         "a synchronous swap device: swap-in bypasses the swap cache (zram-like, D04)", "off",
+                         MMUSIM_FIELD(kernel.swap_synchronous)));
+  t.push_back(bool_param("mm.swap_exclusive_marker",
+                         "swap entries carry PG_anon_exclusive (Linux >= 5.19); off follows the spec's series",
+                         "off: mm-semantics.md §1.2.2", MMUSIM_FIELD(kernel.swap_exclusive_marker)));
+  t.push_back(bool_param("mm.mprotect_write_exclusive",
+                         "mprotect(RW) makes exclusive anonymous entries writable at once (can_change_pte_writable)",
+                         "on: Linux >= 5.19", MMUSIM_FIELD(kernel.mprotect_write_exclusive)));
+  t.push_back(bool_param("mm.reclaim_pin_precheck",
+                         "reclaim skips maybe-pinned pages before unmapping them (D03); off: the pin check after the flush",
+                         "on: shrink_page_list", MMUSIM_FIELD(kernel.reclaim_pin_precheck)));
   t.push_back(bool_param("mm.check_invariants",
                          "check the invariants (I1-I26 that apply) after every OS operation (CONFIG_DEBUG_VM)",
                          "on: correctness first; turn off for long runs", MMUSIM_FIELD(kernel.check_invariants)));

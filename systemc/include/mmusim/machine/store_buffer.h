@@ -97,7 +97,7 @@ class StoreBuffer {
     s.leaves = (now > last_leaves_ ? now : last_leaves_) + params_.drain_cycles;
     s.op = op;
     last_leaves_ = s.leaves;
-    if (count_ == 0) head_leaves_ = s.leaves;
+    head_leaves_ = count_ == 0 ? s.leaves : head_leaves_;
     ++count_;
     filter_update(pa, size, +1);
     stats_.occupancy.sample(count_);
@@ -113,7 +113,9 @@ class StoreBuffer {
   // overlapping stores to drain, then reads memory; no overlap reads memory (read_cycles).
   LoadResult load(PhysAddr pa, unsigned size, Cycles now) {
     drain_until(now);
-    if (count_ == 0 || !filter_may_overlap(pa, size)) return load_memory(pa, size, 0);
+    // An empty buffer's filter is all zero: one test covers both (no branch on the occupancy,
+    // which follows the program's mix of loads and stores).
+    if (!filter_may_overlap(pa, size)) return load_memory(pa, size, 0);
     return load_overlapping(pa, size, now);
   }
 

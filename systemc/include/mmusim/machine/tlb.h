@@ -111,6 +111,10 @@ class Tlb {
   // counts fills, and evictions when a valid victim is replaced. A no-op if no array holds
   // entry.size.
   void fill(Pcid pcid, VirtAddr va, const TlbEntry& entry);
+  // fill() for a translation whose lookup of (pcid, va) has just missed, with no fill or
+  // invalidation since (the MMU's fills after a miss): the same result with less searching, as
+  // no entry can be shadowed but smaller pages inside the new one (asserted in debug builds).
+  void fill_after_miss(Pcid pcid, VirtAddr va, const TlbEntry& entry);
 
   // Invalidation operations (SDM vol. 3A §4.10.4.1). Each counts one operation under
   // invalidations.<op> and the entries it drops under entries_invalidated. "Entries for va" are
@@ -140,6 +144,7 @@ class Tlb {
     unsigned page_sizes;
     std::vector<Way> slots;  // sets * ways, set-major
     ReplacementPolicy policy;
+    std::size_t valid = 0;   // valid ways
   };
   // Where a lookup matched: slot == nullptr on a miss.
   struct Hit {
@@ -168,9 +173,12 @@ class Tlb {
   template <typename Pred>
   unsigned drop_if(Pred pred);
   Way* drop_shadowed(Pcid pcid, VirtAddr va, const TlbEntry& entry);
-  // Invalidates a valid way.
-  void drop(Way& w) {
+  void drop_inside(Array& a, PageSize s, Pcid pcid, VirtAddr va, const TlbEntry& entry);
+  void install(Array& a, unsigned set, Way* slot, Pcid pcid, VirtAddr va, const TlbEntry& entry);
+  // Invalidates a valid way of array a.
+  void drop(Array& a, Way& w) {
     --valid_[(w.tag >> 1) & 3];
+    --a.valid;
     w.tag = 0;
   }
   // The hit cache's slot for `va`, and its update on a timed hit.
