@@ -21,22 +21,11 @@ Stat::Stat(Group& group, std::string name, Unit unit, std::string description)
   group.stats_.push_back(this);
 }
 
-std::size_t Distribution::bucket_of(std::uint64_t value) {
-  return value == 0 ? 0 : static_cast<std::size_t>(64 - __builtin_clzll(value));
-}
-
 std::uint64_t Distribution::bucket_low(std::size_t index) {
   return index == 0 ? 0 : 1ull << (index - 1);
 }
 
-void Distribution::sample(std::uint64_t value) {
-  ++count_;
-  sum_ += value;
-  min_ = std::min(min_, value);
-  max_ = std::max(max_, value);
-  ++buckets_[bucket_of(value)];
-  if (keep_values_) ++values_[value];
-}
+void Distribution::keep_value(std::uint64_t value) { ++values_[value]; }
 
 std::optional<std::uint64_t> Distribution::percentile(double q) const {
   if (!keep_values_ || count_ == 0) return std::nullopt;

@@ -77,8 +77,10 @@ void StoreBuffer::drain_oldest() {
   if (sink_ != nullptr) sink_->store_drained(s);
 }
 
+// Only when head_leaves_ <= t (drain_until); head_leaves_ is kEmpty once the buffer is empty.
 void StoreBuffer::drain_until_slow(Cycles t) {
-  while (count_ != 0 && entries_[head_].leaves <= t) drain_oldest();
+  do drain_oldest();
+  while (head_leaves_ <= t);
 }
 
 // A store found the buffer full: the oldest entry has not left yet (retire drained until `now`).

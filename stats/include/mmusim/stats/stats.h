@@ -73,7 +73,16 @@ class Distribution final : public Stat {
  public:
   static constexpr std::size_t kBuckets = 65;
   using Stat::Stat;
-  void sample(std::uint64_t value);
+  // Inline (some distributions take a sample on every simulated store); keeping the value for
+  // percentile() is out of line.
+  void sample(std::uint64_t value) {
+    ++count_;
+    sum_ += value;
+    if (value < min_) min_ = value;
+    if (value > max_) max_ = value;
+    ++buckets_[bucket_of(value)];
+    if (keep_values_) keep_value(value);
+  }
   std::uint64_t count() const { return count_; }
   std::uint64_t sum() const { return sum_; }
   std::uint64_t min() const { return count_ ? min_ : 0; }
@@ -81,7 +90,9 @@ class Distribution final : public Stat {
   double mean() const { return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0.0; }
   const std::array<std::uint64_t, kBuckets>& buckets() const { return buckets_; }
   static std::uint64_t bucket_low(std::size_t index);
-  static std::size_t bucket_of(std::uint64_t value);
+  static std::size_t bucket_of(std::uint64_t value) {
+    return value == 0 ? 0 : static_cast<std::size_t>(64 - __builtin_clzll(value));
+  }
   void accept(const std::string& path, Visitor& visitor) const override {
     visitor.distribution(path, *this);
   }
@@ -101,6 +112,7 @@ class Distribution final : public Stat {
   std::uint64_t min_ = UINT64_MAX;
   std::uint64_t max_ = 0;
   std::array<std::uint64_t, kBuckets> buckets_{};
+  void keep_value(std::uint64_t value);
   bool keep_values_ = false;
   std::map<std::uint64_t, std::uint64_t> values_;
 };

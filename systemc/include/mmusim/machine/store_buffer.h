@@ -113,9 +113,7 @@ class StoreBuffer {
   // overlapping stores to drain, then reads memory; no overlap reads memory (read_cycles).
   LoadResult load(PhysAddr pa, unsigned size, Cycles now) {
     drain_until(now);
-    // An empty buffer's filter is all zero: one test covers both (no branch on the occupancy,
-    // which follows the program's mix of loads and stores).
-    if (!filter_may_overlap(pa, size)) return load_memory(pa, size, 0);
+    if (count_ == 0 || !filter_may_overlap(pa, size)) return load_memory(pa, size, 0);
     return load_overlapping(pa, size, now);
   }
 
