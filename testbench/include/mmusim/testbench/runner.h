@@ -130,10 +130,10 @@ class ScenarioRunner final : public machine::CoreProgram, public machine::Except
   const Scenario& scenario_;
   SimConfig config_;
   stats::Group& root_;
+  FaultProbe probe_;  // before the port: the port's flush probe lives in its group
   std::unique_ptr<machine::Machine> machine_;
   std::unique_ptr<MachinePort> port_;
   std::unique_ptr<mm::Kernel> kernel_;
-  FaultProbe probe_;
   stats::Group proc_group_;
   std::vector<std::unique_ptr<ProcStats>> proc_stats_;
   ShadowMemory shadow_;
