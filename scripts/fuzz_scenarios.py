@@ -15,12 +15,19 @@ import sys
 
 def scenario(seed):
     r = random.Random(seed)
-    procs, regions, lines = ["P"], [], ["process P"]
+    procs, regions, lines = ["P"], [], ["process P", "thread P.t2 cpu=1", "thread P.t3 cpu=2"]
+    pins, open_pins = [], []
     nums = ["0", "1", "0x1000", "0xffffffffffffffff", "0x7ffffffff000", "0x800000000000",
             str(r.randrange(1 << 64)), "4096", "0x10000"]
     for _ in range(r.randrange(1, 30)):
-        op = r.choice(["mmap", "read", "write", "fork", "exit", "process", "expect"])
+        op = r.choice(["mmap", "read", "write", "fork", "exit", "process", "expect", "pin", "pin_begin",
+                       "pin_end", "unpin", "dma", "range", "swapout", "fence"])
         p = r.choice(procs)
+        if p == "P" and r.random() < .5:
+            p = r.choice(["P.t2", "P.t3"])
+        addr = None
+        if regions:
+            addr = r.choice(regions) + r.choice(["", "", "+1p", "+0x8"])
         if op == "mmap":
             reg = "R%d" % len(regions)
             regions.append(reg)
@@ -42,9 +49,37 @@ def scenario(seed):
             procs.append(name)
             lines.append(f"process {name}")
         elif op == "exit":
-            lines.append(f"exit {p}")
+            lines.append(f"exit {p.split('.')[0]}")
+        elif op in ("pin", "pin_begin") and addr:
+            name = "X%d" % len(pins)
+            flags = r.choice(["", " rw", " rw longterm", " slow", " force rw"]) if op == "pin" else r.choice(["", " rw"])
+            verb = r.choice(["pin", "get"]) if op == "pin" and "longterm" not in flags and "force" not in flags else op
+            lines.append(f"{verb} {p} {addr} as {name}{flags}")
+            pins.append(name)
+            if op == "pin_begin":
+                open_pins.append(name)
+        elif op == "pin_end" and open_pins:
+            lines.append(f"pin_end {open_pins.pop(0)}")
+        elif op == "unpin" and pins:
+            name = r.choice(pins)
+            if name not in open_pins:
+                pins.remove(name)
+                lines.append(f"unpin {name}")
+        elif op == "dma" and pins:
+            name = r.choice(pins)
+            if name not in open_pins:
+                lines.append(r.choice([f"dma_read {name}", f"dma_write {name} 7 offset=8"]))
+        elif op == "range" and addr and "+0x8" not in addr:
+            lines.append(r.choice([f"munmap {p} {addr}", f"mprotect {p} {addr} prot=r", f"mprotect {p} {addr} prot=rw",
+                                   f"madvise {p} {addr} dontneed", f"madvise {p} {addr} dontfork",
+                                   f"madvise {p} {addr} wipeonfork"]))
+        elif op == "swapout" and addr:
+            lines.append(f"swapout {p} {addr}")
+        elif op == "fence":
+            lines.append(f"fence {p}")
         else:
             lines.append("expect mm.copies >= 0")
+    lines += [f"pin_end {name}" for name in open_pins]
     return "\n".join(lines) + "\n"
 
 
@@ -61,7 +96,7 @@ def main():
         with open(path, "w") as f:
             f.write(scenario(case))
         try:
-            run = subprocess.run([args.mmusim, "run", path, "--set", "mem.size_bytes=262144"],
+            run = subprocess.run([args.mmusim, "run", path, "--set", "memory.size_bytes=262144"],
                                  capture_output=True, text=True, timeout=60)
             bad = run.returncode not in (0, 1, 2) or "internal" in run.stdout + run.stderr
         except subprocess.TimeoutExpired:

@@ -69,7 +69,9 @@ RunResult ScenarioRunner::run() {
   try {
     machine_->run();
   } catch (const std::exception& e) {  // a machine error (e.g. a core that cannot make progress)
-    stop(scenario_.steps[last_step_], "internal", fmt::format("the machine stopped: {}", e.what()));
+    const std::string why = e.what();
+    const bool waiting = std::any_of(slots_.begin(), slots_.end(), [](const CpuSlot& s) { return s.blocked; });
+    stop(scenario_.steps[last_step_], waiting ? "deadlock" : "internal", "the machine stopped: " + why);
   }
   if (!result_.stopped && next_step_ < scenario_.steps.size()) {
     // Every core went idle with steps left: a step waits for something no later step can give.

@@ -52,6 +52,7 @@ struct ParseState {
     Actor actor;
     bool open = false;      // pin_begin without pin_end yet
     bool released = false;  // unpinned
+    Location begun;         // the pin step
   };
   std::map<std::string, Pin> pins;
   unsigned cores = 1;
@@ -98,6 +99,19 @@ class LineParser {
                           "munmap, mprotect, madvise, swapout, pin, get, pin_begin, pin_end, unpin, dma_read, "
                           "dma_write, fence, expect, known-bad)",
                           op));
+    // Nothing else runs on a core inside a GUP-fast section: interrupts (and so preemption) are
+    // off there until its pin_end. The section's own thread may still load and store: those
+    // accesses stand for what it did through its (possibly stale) translations in that window.
+    if (step.cpu && !std::holds_alternative<PinEndStep>(step.op))
+      for (const auto& [name, pin] : st_.pins) {
+        if (!pin.open || st_.actors.at(pin.actor.str()) != *step.cpu) continue;
+        if (std::holds_alternative<PinStep>(step.op) && std::get<PinStep>(step.op).name == name) continue;
+        const auto* access = std::get_if<AccessStep>(&step.op);
+        if (access && Actor{access->proc, access->thread}.str() == pin.actor.str()) continue;
+        fail(0, fmt::format("cpu{} is inside {}'s GUP-fast section (pin_begin {} at line {}) until pin_end {}; "
+                            "only {}'s own loads and stores may run there",
+                            *step.cpu, pin.actor.str(), name, pin.begun.line, name, pin.actor.str()));
+      }
     if (step.expect_errno && !returns_error(step))
       throw ScenarioError({file_, line_, errno_column_}, fmt::format("'{}' does not return an error to expect", op));
     return step;
@@ -437,7 +451,7 @@ class LineParser {
     p.force = o.flags.count("force");
     p.mode = op == "pin_begin" ? PinStep::Mode::kBegin : o.flags.count("slow") ? PinStep::Mode::kSlow
                                                                                 : PinStep::Mode::kFast;
-    st_.pins[p.name] = {p.actor, p.mode == PinStep::Mode::kBegin, false};
+    st_.pins[p.name] = {p.actor, p.mode == PinStep::Mode::kBegin, false, where(0)};
     return p;
   }
 
@@ -549,6 +563,13 @@ Scenario parse_scenario(const std::string& text, const std::string& file_name) {
     step->text = std::move(source);
     scenario.steps.push_back(std::move(*step));
   }
+  // A GUP-fast section left open would keep its core's interrupts disabled to the end, and any
+  // shootdown to that core would wait forever.
+  for (const auto& [name, pin] : state.pins)
+    if (pin.open)
+      throw ScenarioError(pin.begun, fmt::format("pin_begin of '{}' has no pin_end: {}'s core would keep its "
+                                                 "interrupts disabled",
+                                                 name, pin.actor.str()));
   scenario.cores = state.cores;
   scenario.known_bad = state.known_bad;
   return scenario;

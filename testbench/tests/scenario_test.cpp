@@ -127,6 +127,11 @@ TEST(ScenarioParser, NewStepErrors) {
   EXPECT_EQ(error_of("process P\nmmap P A 1\nmprotect P A\n"), "t.scn:3:1: error: mprotect needs prot=none|r|rw|rx|rwx");
   EXPECT_EQ(error_of("process P\nmmap P A 1\nmunmap P A+2p\n"),
             "t.scn:3:10: error: the address is beyond its region; give pages=N");
+  EXPECT_EQ(error_of("process P\nmmap P A 1\npin_begin P A as G\n"),
+            "t.scn:3:1: error: pin_begin of 'G' has no pin_end: P's core would keep its interrupts disabled");
+  EXPECT_EQ(error_of("process P\nmmap P A 1\npin_begin P A as G\nmprotect P A prot=r\npin_end G\n"),
+            "t.scn:4:1: error: cpu0 is inside P's GUP-fast section (pin_begin G at line 3) until pin_end G; only P's "
+            "own loads and stores may run there");
   EXPECT_EQ(error_of("process P\nthread P.t2 cpu=1\nexit P.t2\n"),
             "t.scn:3:6: error: exit takes a process (the whole thread group exits)");
 }
