@@ -33,7 +33,8 @@ const std::string* ScenarioRunner::acting_process(const Step& step) {
                         [](const RangeStep& r) { return &r.actor.proc; },
                         [](const SwapoutStep& s) { return &s.actor.proc; },
                         [](const PinStep& p) { return &p.actor.proc; },
-                        [](const PinEndStep& p) { return &p.actor.proc; },
+                        // Ends the GUP-fast section (re-enables interrupts) even if the process died.
+                        [](const PinEndStep&) -> const std::string* { return nullptr; },
                         [](const FenceStep& f) { return &f.actor.proc; },
                         // A driver may release a pin after its process has gone.
                         [](const UnpinStep&) -> const std::string* { return nullptr; },
@@ -148,8 +149,10 @@ void ScenarioRunner::instant_step(const Step& step) {
     return;
   }
   if (const auto* e = std::get_if<ExpectPinStep>(&step.op)) {
-    const PinState& pin = pins_.at(e->name);
-    if (pin.id <= 0) return fail(step, "pin", fmt::format("pin {} was never taken", e->name));
+    auto found = pins_.find(e->name);
+    if (found == pins_.end() || found->second.id <= 0)
+      return fail(step, "pin", fmt::format("pin {} was never taken", e->name));
+    const PinState& pin = found->second;
     const bool consistent = kernel_->pin_consistent(pin.id);
     if (consistent != e->consistent)
       fail(step, "pin", fmt::format("pin {} is {}: it holds frame {:#x}, the address maps {}", e->name,
@@ -338,16 +341,20 @@ void ScenarioRunner::kernel_step(CpuId cpu, const Step& step) {
             pin.id = r > 0 ? r : 0;
           },
           [&](const PinEndStep& p) {
-            PinState& pin = pins_.at(p.name);
-            if (pin.id <= 0) return fail(step, "pin", fmt::format("pin_begin of {} failed; nothing to end", p.name));
+            auto found = pins_.find(p.name);
+            if (found == pins_.end() || found->second.id <= 0)
+              return fail(step, "pin", fmt::format("pin_begin of {} was not made or failed; nothing to end", p.name));
+            PinState& pin = found->second;
             const long r = kernel_->gup_fast_end(pin.id);
             probe_.syscall("pin", port_->account(cpu));
             syscall_result(step, "pin_user_pages_fast", r);
             pin.id = r > 0 ? r : 0;
           },
           [&](const UnpinStep& u) {
-            PinState& pin = pins_.at(u.name);
-            if (pin.id <= 0) return fail(step, "pin", fmt::format("pin {} was never taken; nothing to unpin", u.name));
+            auto found = pins_.find(u.name);
+            if (found == pins_.end() || found->second.id <= 0)
+              return fail(step, "pin", fmt::format("pin {} was never taken; nothing to unpin", u.name));
+            PinState& pin = found->second;
             const long r = kernel_->unpin_user_page(cpu, pin.id);
             probe_.syscall("unpin", port_->account(cpu));
             syscall_result(step, "unpin_user_page", r);
