@@ -172,6 +172,16 @@ Cycles Machine::shootdown(CpuId initiator, std::uint64_t targets, const Invalida
 
 void Machine::relax(CpuId cpu, Cycles cycles) { own_thread(cpu, "relax").relax(cycles); }
 
+void Machine::kernel_store(CpuId cpu, PhysAddr pa, std::uint64_t value) {
+  own_thread(cpu, "kernel_store").kernel_store(pa, value);
+}
+
+std::uint64_t Machine::kernel_load(CpuId cpu, PhysAddr pa) { return own_thread(cpu, "kernel_load").kernel_load(pa); }
+
+bool Machine::store_buffer_empty(CpuId cpu) const { return core(cpu).store_buffer_empty(); }
+
+void Machine::drain_for_locked(CpuId cpu) { own_thread(cpu, "drain").drain_store_buffer(DrainCause::kLocked); }
+
 void Machine::wake(CpuId cpu) {
   Core& c = core(cpu);
   const Cycles at = running_->core != nullptr

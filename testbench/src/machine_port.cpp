@@ -53,20 +53,43 @@ void MachinePort::charge(Cycles cycles) {
 
 std::uint64_t MachinePort::nr_frames() const { return machine_.memory().size_bytes() >> kPageShift; }
 
+// Kernel entry drained the core's store buffer, so the OS's entry accesses go straight to
+// memory, unless the OS made a plain store (store_pte, the plain_pte_clear injection): then they
+// go through the buffer too, as TSO requires (own loads forwarded, stores in FIFO order).
 x86::PteVal MachinePort::read_pte(PhysAddr pa) {
+  if (!machine_.store_buffer_empty(cur_)) {
+    advance_pending();
+    return machine_.kernel_load(cur_, pa);
+  }
   charge(machine_.memory().read_cost());
   return machine_.memory().read64(pa);
 }
 
 void MachinePort::write_pte(PhysAddr pa, x86::PteVal value) {
+  if (!machine_.store_buffer_empty(cur_)) return store_pte(pa, value);
   charge(machine_.memory().write_cost());
   machine_.memory().write64(pa, value);
 }
 
+void MachinePort::store_pte(PhysAddr pa, x86::PteVal value) {
+  advance_pending();
+  machine_.kernel_store(cur_, pa, value);
+}
+
 x86::PteVal MachinePort::xchg_pte(PhysAddr pa, x86::PteVal value) {
-  // A locked RMW: one read and one write of the line.
+  // A locked RMW drains the store buffer first (HW6), then one read and one write of the line.
+  if (!machine_.store_buffer_empty(cur_)) {
+    advance_pending();
+    machine_.drain_for_locked(cur_);
+  }
   charge(machine_.memory().read_cost() + machine_.memory().write_cost());
   return machine_.memory().xchg64(pa, value);
+}
+
+void MachinePort::advance_pending() {
+  PerCpu& self = cpus_[cur_];
+  machine_.advance(cur_, self.pending);
+  self.pending = 0;
 }
 
 x86::PteVal MachinePort::peek_pte(PhysAddr pa) const { return machine_.memory().peek64(pa); }

@@ -241,6 +241,7 @@ void ScenarioRunner::completed(CpuId cpu, const machine::CoreOp& op, std::uint64
 }
 
 void ScenarioRunner::store_visible(CpuId cpu, const machine::CoreOp& op, PhysAddr, Cycles) {
+  if (op.kind == machine::CoreOp::Kind::kKernel) return;  // the OS's own plain stores
   // Only buffered stores are recorded here; the others were recorded at completion, with the
   // fence that follows them making them visible before the next step.
   auto it = std::find_if(pending_stores_.begin(), pending_stores_.end(), [&](const PendingStore& p) {

@@ -80,6 +80,22 @@ class Core : public sc_core::sc_module, private StoreSink {
   // A forced drain of the store buffer for `cause`: the core waits until the last buffered
   // store has left. Only from this core's thread.
   void drain_store_buffer(DrainCause cause) { now_ = sb_.drain_all(cause, now_); }
+  // The OS's plain (non-locked) stores and its loads, through this core's store buffer as x86-TSO
+  // has them (HW6): a plain store is visible to other cores only when it drains; the core's own
+  // loads see it at once. Only from this core's thread.
+  void kernel_store(PhysAddr pa, std::uint64_t value) {
+    CoreOp op;
+    op.kind = CoreOp::Kind::kKernel;  // not a program store: the program ignores its visibility
+    op.token = ~std::uint64_t{0};
+    op.value = value;
+    now_ += sb_.retire(pa, 8, value, op, now_);
+  }
+  std::uint64_t kernel_load(PhysAddr pa) {
+    const StoreBuffer::LoadResult r = sb_.load(pa, 8, now_);
+    now_ += r.cycles;
+    return r.value;
+  }
+  bool store_buffer_empty() const { return sb_.empty(); }
 
   // Interrupt flag (RFLAGS.IF). While clear, IPIs stay pending (HW5).
   bool irqs_enabled() const { return irqs_enabled_; }

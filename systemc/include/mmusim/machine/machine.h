@@ -87,6 +87,12 @@ class Machine {
   void wake(CpuId cpu);
   // From `cpu`'s own thread: spins `cycles` (a contended lock), taking interrupts if enabled.
   void relax(CpuId cpu, Cycles cycles);
+  // The OS's plain stores and loads through `cpu`'s store buffer (Core::kernel_store/load), and
+  // a drain for its locked operations; from `cpu`'s own thread.
+  void kernel_store(CpuId cpu, PhysAddr pa, std::uint64_t value);
+  std::uint64_t kernel_load(CpuId cpu, PhysAddr pa);
+  bool store_buffer_empty(CpuId cpu) const;
+  void drain_for_locked(CpuId cpu);
   // RFLAGS.IF of `cpu`, from its own thread or while it is idle (ended, or asleep in a kWait).
   // While disabled, IPIs stay pending and are taken once re-enabled (HW5).
   void set_irqs_enabled(CpuId cpu, bool enabled);

@@ -60,6 +60,7 @@ class MachinePort final : public mm::ArchPort {
   std::uint64_t nr_frames() const override;
   x86::PteVal read_pte(PhysAddr pa) override;
   void write_pte(PhysAddr pa, x86::PteVal value) override;
+  void store_pte(PhysAddr pa, x86::PteVal value) override;
   x86::PteVal xchg_pte(PhysAddr pa, x86::PteVal value) override;
   x86::PteVal peek_pte(PhysAddr pa) const override;
   void zero_frame(Pfn pfn) override;
@@ -76,6 +77,7 @@ class MachinePort final : public mm::ArchPort {
   mm::CostPhase phase() const override { return cpus_[cur_].phase; }
 
  private:
+  void advance_pending();  // brings the running core's clock up to what it was charged
   struct PerCpu {
     CostAccount account;
     Cycles pending = 0;  // charged, not yet added to the core's local time
