@@ -245,20 +245,8 @@ std::optional<Pid> Kernel::current(CpuId cpu) const {
 
 long Kernel::mmap(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len, unsigned prot,
                   bool fixed) {
-  if (cpu >= kMaxCpus) return -EINVAL;
-  MmStruct* mm = impl_->live_mm(pid);
-  if (!mm) return -ESRCH;
-  MmEnv env = impl_->env(cpu);
-  Impl::OpScope op(*impl_, mm);
-  impl_->syscall_entry(env);
-  long result = -EAGAIN;
-  {
-    MmapLock lock(env, *mm, MmapLock::kWrite);
-    if (lock.ok()) result = do_mmap(env, *mm, addr, len, prot, fixed);
-  }
-  impl_->syscall_exit(env);
-  op.finish(env, "mmap");
-  return result;
+  return impl_->mm_syscall(cpu, pid, "mmap", MmapLock::kWrite,
+                           [&](MmEnv& env, MmStruct& mm) { return do_mmap(env, mm, addr, len, prot, fixed); });
 }
 
 long Kernel::fork(CpuId cpu, Pid parent) {

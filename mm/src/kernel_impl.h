@@ -2,12 +2,14 @@
 // (munmap, mprotect, madvise, GUP, reclaim).
 #pragma once
 
+#include <cerrno>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "locks.h"
 #include "mm_env.h"
 #include "mm_globals.h"
 #include "mm_stats.h"
@@ -76,7 +78,15 @@ struct Kernel::Impl {
 
   void syscall_entry(MmEnv& env) { env.charge(CostPhase::kEntry, config.costs.syscall_entry_cycles); }
   void syscall_exit(MmEnv& env) { env.charge(CostPhase::kExit, config.costs.syscall_exit_cycles); }
+
+  // A syscall on `pid`'s mm under its mmap_lock (`mode`): entry and exit costs, the operation
+  // scope and its checks. -EINVAL for a bad cpu, -ESRCH for a dead pid, -EAGAIN when the lock is
+  // held by an operation suspended in a shootdown and the port cannot wait (cpu_relax).
+  template <class Fn>
+  long mm_syscall(CpuId cpu, Pid pid, const char* name, MmapLock::Mode mode, Fn fn);
 };
+
+// (mm_syscall is defined after OpScope, which it uses.)
 
 // One entry point in flight: counts it (in_flight) and holds a user of its mm (mm_users) so that
 // a kill by an operation running meanwhile does not free the mm under it. finish() ends it:
@@ -111,5 +121,23 @@ class Kernel::Impl::OpScope {
   MmStruct* mm_;
   bool active_ = true;
 };
+
+template <class Fn>
+long Kernel::Impl::mm_syscall(CpuId cpu, Pid pid, const char* name, MmapLock::Mode mode, Fn fn) {
+  if (cpu >= kMaxCpus) return -EINVAL;
+  MmStruct* mm = live_mm(pid);
+  if (!mm) return -ESRCH;
+  MmEnv e = env(cpu);
+  OpScope op(*this, mm);
+  syscall_entry(e);
+  long result = -EAGAIN;
+  {
+    MmapLock lock(e, *mm, mode);
+    if (lock.ok()) result = fn(e, *mm);
+  }
+  syscall_exit(e);
+  op.finish(e, name);
+  return result;
+}
 
 }  // namespace mmusim::mm

@@ -13,61 +13,22 @@
 
 namespace mmusim::mm {
 
-namespace {
-
-// A syscall on `mm` under its mmap_lock: -EAGAIN when the lock is held by an operation suspended
-// in a shootdown and the port cannot wait (ArchPort::cpu_relax).
-template <class Fn>
-long mmap_locked(MmEnv& env, MmStruct& mm, MmapLock::Mode mode, Fn fn) {
-  MmapLock lock(env, mm, mode);
-  return lock.ok() ? fn() : -EAGAIN;
-}
-
-}  // namespace
-
 long Kernel::munmap(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len) {
-  if (cpu >= kMaxCpus) return -EINVAL;
-  MmStruct* mm = impl_->live_mm(pid);
-  if (!mm) return -ESRCH;
-  MmEnv env = impl_->env(cpu);
-  Impl::OpScope op(*impl_, mm);
-  impl_->syscall_entry(env);
-  const long result = mmap_locked(env, *mm, MmapLock::kWrite,
-                                  [&] { return sys_munmap(env, *mm, addr, len); });
-  impl_->syscall_exit(env);
-  op.finish(env, "munmap");
-  return result;
+  return impl_->mm_syscall(cpu, pid, "munmap", MmapLock::kWrite,
+                           [&](MmEnv& env, MmStruct& mm) { return sys_munmap(env, mm, addr, len); });
 }
 
 long Kernel::mprotect(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len, unsigned prot) {
-  if (cpu >= kMaxCpus) return -EINVAL;
-  MmStruct* mm = impl_->live_mm(pid);
-  if (!mm) return -ESRCH;
-  MmEnv env = impl_->env(cpu);
-  Impl::OpScope op(*impl_, mm);
-  impl_->syscall_entry(env);
-  const long result = mmap_locked(env, *mm, MmapLock::kWrite,
-                                  [&] { return do_mprotect(env, *mm, addr, len, prot); });
-  impl_->syscall_exit(env);
-  op.finish(env, "mprotect");
-  return result;
+  return impl_->mm_syscall(cpu, pid, "mprotect", MmapLock::kWrite,
+                           [&](MmEnv& env, MmStruct& mm) { return do_mprotect(env, mm, addr, len, prot); });
 }
 
 long Kernel::madvise(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len, Advice advice) {
-  if (cpu >= kMaxCpus) return -EINVAL;
-  MmStruct* mm = impl_->live_mm(pid);
-  if (!mm) return -ESRCH;
-  MmEnv env = impl_->env(cpu);
-  Impl::OpScope op(*impl_, mm);
-  impl_->syscall_entry(env);
   // MADV_DONTNEED zaps under mmap_lock read (concurrent faults allowed); the VMA flag advices
   // change VMAs and take it for write (madvise_need_mmap_write).
   const MmapLock::Mode mode = advice == Advice::kDontNeed ? MmapLock::kRead : MmapLock::kWrite;
-  const long result =
-      mmap_locked(env, *mm, mode, [&] { return do_madvise(env, *mm, addr, len, advice); });
-  impl_->syscall_exit(env);
-  op.finish(env, "madvise");
-  return result;
+  return impl_->mm_syscall(cpu, pid, "madvise", mode,
+                           [&](MmEnv& env, MmStruct& mm) { return do_madvise(env, mm, addr, len, advice); });
 }
 
 long Kernel::pin_user_pages(CpuId cpu, Pid pid, VirtAddr va, unsigned gup_flags) {

@@ -40,6 +40,16 @@ HitUse classify_hit(const TlbEntry& e, AccessType type, Privilege priv) {
   return HitUse::kUse;
 }
 
+// A hit that cannot be used as it is: counted by its reason, then re-walked.
+Translation::Path rewalk_path(HitUse use, stats::Scalar& permission_rewalks, stats::Scalar& dirty_rewalks) {
+  if (use == HitUse::kDirtyRewalk) {
+    dirty_rewalks.inc();
+    return Translation::Path::kDirtyRewalk;
+  }
+  permission_rewalks.inc();
+  return Translation::Path::kPermissionRewalk;
+}
+
 Translation complete(Translation t, const TlbEntry& e, VirtAddr va) {
   t.status = Translation::Status::kOk;
   t.pa = e.translate(va);
@@ -56,21 +66,14 @@ Translation Mmu::translate_slow(PhysAddr cr3_root, Pcid pcid, VirtAddr va, Acces
   t.cycles = l1.hit_cycles();
   const std::optional<TlbEntry> hit = l1.lookup(pcid, va, type);
   if (!hit) return lookup_stlb(l1, cr3_root, pcid, va, type, priv, t);
-  switch (classify_hit(*hit, type, priv)) {
-    case HitUse::kUse:
-      // Repeated hits of this class on this entry take the L1's hit cache (translate()).
-      l1.mark_hit_usable(va, use_class(type, priv));
-      t.path = Translation::Path::kHit;
-      return complete(t, *hit, va);
-    case HitUse::kPermissionRewalk:
-      stats_.permission_rewalks.inc();
-      t.path = Translation::Path::kPermissionRewalk;
-      break;
-    case HitUse::kDirtyRewalk:
-      stats_.dirty_rewalks.inc();
-      t.path = Translation::Path::kDirtyRewalk;
-      break;
+  const HitUse use = classify_hit(*hit, type, priv);
+  if (use == HitUse::kUse) {
+    // Repeated hits of this class on this entry take the L1's hit cache (translate()).
+    l1.mark_hit_usable(va, use_class(type, priv));
+    t.path = Translation::Path::kHit;
+    return complete(t, *hit, va);
   }
+  t.path = rewalk_path(use, stats_.permission_rewalks, stats_.dirty_rewalks);
   return walk_and_fill(l1, cr3_root, pcid, va, type, priv, t, false);
 }
 
@@ -85,20 +88,13 @@ Translation Mmu::lookup_stlb(Tlb& l1, PhysAddr cr3_root, Pcid pcid, VirtAddr va,
     return walk_and_fill(l1, cr3_root, pcid, va, type, priv, t, true);
   }
   l1.record_miss_size(hit->size);
-  switch (classify_hit(*hit, type, priv)) {
-    case HitUse::kUse:
-      l1.fill_after_miss(pcid, va, *hit);  // the L1 lookup just missed
-      t.path = Translation::Path::kStlbHit;
-      return complete(t, *hit, va);
-    case HitUse::kPermissionRewalk:
-      stats_.permission_rewalks.inc();
-      t.path = Translation::Path::kPermissionRewalk;
-      break;
-    case HitUse::kDirtyRewalk:
-      stats_.dirty_rewalks.inc();
-      t.path = Translation::Path::kDirtyRewalk;
-      break;
+  const HitUse use = classify_hit(*hit, type, priv);
+  if (use == HitUse::kUse) {
+    l1.fill_after_miss(pcid, va, *hit);  // the L1 lookup just missed
+    t.path = Translation::Path::kStlbHit;
+    return complete(t, *hit, va);
   }
+  t.path = rewalk_path(use, stats_.permission_rewalks, stats_.dirty_rewalks);
   return walk_and_fill(l1, cr3_root, pcid, va, type, priv, t, false);
 }
 

@@ -138,10 +138,8 @@ void MachinePort::flush_tlb(CpuId initiator, mm::CpuMask targets, const mm::TlbF
                                                : machine::Invalidation::range(flush.pcid, flush.start, flush.end);
   // Time passes in the shootdown: bring the core's clock up to date first, so the IPIs leave at
   // the right cycle; other cores may run the OS meanwhile, so keep this CPU's state.
-  PerCpu& self = cpus_[initiator];
-  machine_.advance(initiator, self.pending);
-  self.pending = 0;
-  const mm::CostPhase phase = self.phase;
+  advance_pending();
+  const mm::CostPhase phase = cpus_[initiator].phase;
   const std::uint64_t awaited = remote & irqs_off_;
   const bool blocked = awaited != 0;
   if (blocked && blocked_hook_) blocked_hook_(initiator, true, awaited);
@@ -163,10 +161,9 @@ void MachinePort::write_cr3(CpuId cpu, PhysAddr pgd, Pcid pcid, bool noflush) {
 
 bool MachinePort::cpu_relax(CpuId cpu) {
   // Time passes and other CPUs run (the lock holder among them): keep this CPU's state.
-  PerCpu& self = cpus_[cpu];
-  machine_.advance(cpu, self.pending);
-  self.pending = 0;
-  const mm::CostPhase phase = self.phase;
+  cur_ = cpu;
+  advance_pending();
+  const mm::CostPhase phase = cpus_[cpu].phase;
   const Cycles start = machine_.now(cpu);
   machine_.relax(cpu, kRelaxCycles);
   cur_ = cpu;

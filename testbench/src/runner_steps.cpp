@@ -108,6 +108,13 @@ void ScenarioRunner::detach_pins(const std::string& proc, VirtAddr start, std::u
   }
 }
 
+// A known-bad step expected the oracle to object, and it did not.
+void ScenarioRunner::verdict_missing(const Step& step, const std::string& verdict, const std::string& who,
+                                     std::uint64_t value) {
+  fail(step, "expect", fmt::format("expected the oracle to report {} (known-bad), but {} read the correct value {}",
+                                   verdict, who, value));
+}
+
 void ScenarioRunner::check_load(const Step& step, const std::string& who, const std::string& proc, VirtAddr va,
                                 const AddrExpr& addr, unsigned size, std::uint64_t value, AccessExpect expect,
                                 std::uint64_t expected, const std::string& verdict_expected) {
@@ -126,8 +133,7 @@ void ScenarioRunner::check_load(const Step& step, const std::string& who, const 
            fmt::format("{} read {} at {} ({:#x}) but must see {}{}", who, value, addr.str(), va, verdict.expected, why));
     }
   } else if (expect == AccessExpect::kOracle) {
-    fail(step, "expect", fmt::format("expected the oracle to report {} (known-bad), but {} read the correct value {}",
-                                     verdict_expected, who, value));
+    verdict_missing(step, verdict_expected, who, value);
   }
   if (expect == AccessExpect::kValue && value != expected)
     fail(step, "value", fmt::format("{} read {} at {}: expected {}", who, value, addr.str(), expected));
@@ -194,8 +200,7 @@ void ScenarioRunner::instant_step(const Step& step) {
              fmt::format("{} read {} but process {} sees {} at {:#x}: the pin and the mapping have come apart", who,
                          value, pin.proc, want, va));
     } else if (d.expect == AccessExpect::kOracle) {
-      fail(step, "expect", fmt::format("expected the oracle to report {} (known-bad), but {} read the correct value {}",
-                                       d.verdict, who, value));
+      verdict_missing(step, d.verdict, who, value);
     }
   } else {
     std::uint64_t want = 0;
@@ -210,8 +215,7 @@ void ScenarioRunner::instant_step(const Step& step) {
                                      "process wrote into it",
                                      who, value, want, pin.proc));
     } else if (d.expect == AccessExpect::kOracle) {
-      fail(step, "expect", fmt::format("expected the oracle to report {} (known-bad), but {} read the correct value {}",
-                                       d.verdict, who, value));
+      verdict_missing(step, d.verdict, who, value);
     }
   }
   if (d.expect == AccessExpect::kValue && value != d.expected)

@@ -100,6 +100,7 @@ class ScenarioRunner final : public machine::CoreProgram, public machine::Except
   void check_load(const Step& step, const std::string& who, const std::string& proc, VirtAddr va,
                   const AddrExpr& addr, unsigned size, std::uint64_t value, AccessExpect expect,
                   std::uint64_t expected, const std::string& verdict);
+  void verdict_missing(const Step& step, const std::string& verdict, const std::string& who, std::uint64_t value);
   void detach_pins(const std::string& proc, VirtAddr start, std::uint64_t len);
   mm::Pid pid_of(const std::string& proc) const;
   const std::string& name_of(mm::Pid pid) const;
