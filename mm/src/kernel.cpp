@@ -328,6 +328,7 @@ std::optional<PageInfo> Kernel::page_info(Pfn pfn) const {
   info.pgtable = page.test(PG_pgtable);
   info.zero_page = pfn == impl_->g.zero_pfn;
   info.swapcache = page.test(PG_swapcache);
+  info.writeback = page.test(PG_writeback);
   info.maybe_pinned = page.maybe_pinned();
   return info;
 }

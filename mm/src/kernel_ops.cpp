@@ -127,14 +127,23 @@ long Kernel::device_write(long pin_id, std::uint64_t offset, const void* src, st
   return 0;
 }
 
-long Kernel::swap_out(CpuId cpu, Pid pid, VirtAddr va) {
+long Kernel::swap_out(CpuId cpu, Pid pid, VirtAddr va, const SwapOutOptions& options) {
   if (cpu >= kMaxCpus) return -EINVAL;
   MmStruct* mm = impl_->live_mm(pid);
   if (!mm) return -ESRCH;
   MmEnv env = impl_->env(cpu);  // reclaim runs in kernel context: no syscall entry or exit
   Impl::OpScope op(*impl_, mm);
-  const long result = shrink_page(env, *mm, va);
+  const long result = shrink_page(env, *mm, va, options);
   op.finish(env, "swap_out");
+  return result;
+}
+
+long Kernel::end_writeback(CpuId cpu) {
+  if (cpu >= kMaxCpus) return -EINVAL;
+  MmEnv env = impl_->env(cpu);  // the I/O completion runs in interrupt context
+  Impl::OpScope op(*impl_, nullptr);
+  const long result = end_swap_writeback(env);
+  op.finish(env, "end_writeback");
   return result;
 }
 

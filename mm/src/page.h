@@ -25,6 +25,7 @@ enum PageFlag : std::uint32_t {
   PG_swapcache = 1u << 5,       // in the swap cache under Page::swap_slot (§1.1)
   PG_dirty = 1u << 6,           // newer than its swap slot: must be written before it is freed
   PG_locked = 1u << 7,          // the page lock; reclaim holds it across its shootdowns
+  PG_writeback = 1u << 8,       // swap I/O to its slot in flight: the swap cache cannot drop it
 };
 
 // GUP_PIN_COUNTING_BIAS: a FOLL_PIN on an order-0 page adds this to page_count (§1.1.1).

@@ -75,8 +75,9 @@ void swap_free(MmEnv& env, std::uint64_t offset);
 void free_swap_and_cache(MmEnv& env, std::uint64_t offset);
 // vm_swap_full: more than half of the slots are used.
 bool vm_swap_full(const MmEnv& env);
-// Page contents to and from a slot (swap_writepage / swap_readpage), charged as I/O.
-void swap_writepage(MmEnv& env, Pfn pfn);
+// Page contents to and from a slot (swap_writepage / swap_readpage), charged as I/O; the write
+// is charged only when `sync` (the caller waits for it). The model copies the bytes at once.
+void swap_writepage(MmEnv& env, Pfn pfn, bool sync = true);
 void swap_readpage(MmEnv& env, std::uint64_t offset, Pfn pfn);
 
 }  // namespace mmusim::mm

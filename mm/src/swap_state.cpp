@@ -93,6 +93,7 @@ bool try_to_free_swap(MmEnv& env, Pfn pfn) {
   const Page& page = env.pages.page(pfn);
   if (!page.test(PG_swapcache)) return false;
   if (page.test(PG_locked)) return false;  // reclaim owns it (trylock_page failed)
+  if (page.test(PG_writeback)) return false;  // folio_test_writeback: the I/O still reads it
   // folio_swapped: another swap entry still needs the slot's contents.
   if (env.g.swap.count(page.swap_slot) != 0) return false;
   delete_from_swap_cache(env, pfn);
@@ -136,9 +137,10 @@ bool vm_swap_full(const MmEnv& env) {
   return swap.nr_free() * 2 < swap.nr_slots();
 }
 
-void swap_writepage(MmEnv& env, Pfn pfn) {
+void swap_writepage(MmEnv& env, Pfn pfn, bool sync) {
   Page& page = env.pages.page(pfn);
-  env.charge(CostPhase::kZeroCopy, env.costs.swap_io_page_cycles);
+  // An asynchronous write is submitted, not waited for: its I/O time is not the reclaimer's.
+  if (sync) env.charge(CostPhase::kZeroCopy, env.costs.swap_io_page_cycles);
   {
     PhaseScope scope(env.port, CostPhase::kZeroCopy);
     env.port.read_phys(pfn_to_phys(pfn), env.g.swap.data(page.swap_slot).data(), kPageSize);

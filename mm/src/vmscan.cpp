@@ -39,7 +39,7 @@ void flush_batch(MmEnv& env, std::vector<MmStruct*>& mms, bool flush = true) {
   mms.clear();
 }
 
-enum class Unmap { kDone, kPinned, kBusy };
+enum class Unmap { kDone, kPinned, kArchFailed, kBusy };
 
 // mmget/mmput around a step that may wait in a shootdown: the mm outlives a kill meanwhile.
 struct MmUser {
@@ -77,7 +77,8 @@ bool rmap_walk(MmEnv& env, Pfn pfn, const RmapVisitor& fn) {
 // try_to_unmap_one for one entry (§3.13 steps 1-6, B2). kPinned when the page turned out
 // pinned: the entry is back as it was and the walk stops. kBusy when the PTL is held by an
 // operation suspended in a shootdown and the port cannot wait: nothing was changed here.
-Unmap try_to_unmap_one(MmEnv& env, Pfn pfn, MmStruct& mm, PhysAddr ptep, TtuBatch& batch) {
+Unmap try_to_unmap_one(MmEnv& env, Pfn pfn, MmStruct& mm, PhysAddr ptep, TtuBatch& batch,
+                       const SwapOutOptions& options) {
   Page& page = env.pages.page(pfn);
   const VirtAddr va = page.index;
   if (!ptl_wait(env, ptep)) return Unmap::kBusy;
@@ -101,6 +102,13 @@ Unmap try_to_unmap_one(MmEnv& env, Pfn pfn, MmStruct& mm, PhysAddr ptep, TtuBatc
   }
   if (x86::pte_dirty(old)) page.set(PG_dirty);
   swap_duplicate(env, page.swap_slot);
+  if (options.arch_unmap_fails) {
+    // Step 4: the reference just taken goes again (S0/p1: it leaked before), the entry comes
+    // back. Nothing was shared yet, so the page keeps PG_anon_exclusive (D09).
+    swap_free(env, page.swap_slot);
+    set_pte(env, ptep, old);
+    return Unmap::kArchFailed;
+  }
   if (exclusive && !page_try_share_anon_rmap(env, pfn)) {
     // Pinned after reclaim's pre-check: the reference goes (S0/p1) and the entry comes back.
     // It is the same page, so nothing needs flushing (B2 step 3).
@@ -135,13 +143,13 @@ long find_reclaim_target(MmEnv& env, MmStruct& mm, VirtAddr va, Pfn* pfn) {
 
 // shrink_page_list's work on one isolated page. The page lock keeps swap-in, COW reuse and
 // swap-cache freeing off it until the end, across every shootdown.
-long reclaim_locked_page(MmEnv& env, Pfn pfn) {
+long reclaim_locked_page(MmEnv& env, Pfn pfn, const SwapOutOptions& options) {
   Page& page = env.pages.page(pfn);
   PageLock lock(page);
   TtuBatch batch;
   Unmap result = Unmap::kDone;
   rmap_walk(env, pfn, [&](MmStruct& owner, PhysAddr ptep) {
-    result = try_to_unmap_one(env, pfn, owner, ptep, batch);
+    result = try_to_unmap_one(env, pfn, owner, ptep, batch, options);
     return result == Unmap::kDone;
   });
   // R9: deferred flushes complete before the page is written back or freed.
@@ -149,22 +157,29 @@ long reclaim_locked_page(MmEnv& env, Pfn pfn) {
   if (result != Unmap::kDone) {
     flush_batch(env, batch.deferred);
     if (result == Unmap::kBusy) return -EAGAIN;  // reclaim keeps a locked page for later
+    if (result == Unmap::kArchFailed) return -EBUSY;
     env.stats.swap_out_refused.inc();
     return -EBUSY;
   }
   // pageout after the flushes (R10): every store made through an old translation is in the
   // page (the shootdown drained the store buffers, HW4) before its content goes to the slot.
-  if (page.test(PG_dirty)) swap_writepage(env, pfn);
+  const bool writing = page.test(PG_dirty);
+  if (writing) swap_writepage(env, pfn, /*sync=*/!options.async_writeback);
   flush_batch(env, batch.deferred);  // skip_swapout_flush: too late for R4/R10
-  // __remove_mapping: nothing but the swap cache and reclaim hold the page -> it goes.
-  if (page.refcount == 2 && page.mapcount == 0) delete_from_swap_cache(env, pfn);
+  if (writing && options.async_writeback) {
+    // The write is in flight: the page stays in the swap cache until end_writeback (D05).
+    page.set(PG_writeback);
+  } else if (page.refcount == 2 && page.mapcount == 0) {
+    // __remove_mapping: nothing but the swap cache and reclaim hold the page -> it goes.
+    delete_from_swap_cache(env, pfn);
+  }
   env.stats.swap_outs.inc();
   return 0;
 }
 
 }  // namespace
 
-long shrink_page(MmEnv& env, MmStruct& mm, VirtAddr va) {
+long shrink_page(MmEnv& env, MmStruct& mm, VirtAddr va, const SwapOutOptions& options) {
   Pfn pfn = 0;
   if (long err = find_reclaim_target(env, mm, page_align_down(va), &pfn)) return err;
   Page& page = env.pages.page(pfn);
@@ -176,9 +191,10 @@ long shrink_page(MmEnv& env, MmStruct& mm, VirtAddr va) {
   }
   // trylock_page: a page locked by someone else (a reclaim suspended in a shootdown) is skipped.
   if (page.test(PG_locked)) return -EAGAIN;
+  if (page.test(PG_writeback)) return -EAGAIN;  // PageWriteback: keep it, the I/O is not done
   if (!page.test(PG_swapcache) && !add_to_swap(env, pfn)) return -ENOMEM;
   get_page(env, pfn);  // reclaim's isolation reference
-  long result = reclaim_locked_page(env, pfn);
+  long result = reclaim_locked_page(env, pfn, options);
   put_page(env, pfn);
   return result;
 }
@@ -222,6 +238,21 @@ std::optional<Pfn> unuse_page(MmEnv& env, std::uint64_t offset) {
 
 }  // namespace
 
+long end_swap_writeback(MmEnv& env) {
+  long done = 0;
+  for (Pfn pfn = 1; pfn < env.pages.watermark(); ++pfn) {
+    if (!env.pages.in_use(pfn)) continue;
+    Page& page = env.pages.page(pfn);
+    if (!page.test(PG_writeback)) continue;
+    page.clear(PG_writeback);
+    ++done;
+    // folio_rotate_reclaimable puts the page first in line for reclaim, which takes a clean
+    // swap-cache page that nothing maps: the model frees it here.
+    if (page.mapcount == 0 && page.refcount == 1) try_to_free_swap(env, pfn);
+  }
+  return done;
+}
+
 long try_to_unuse(MmEnv& env) {
   if (!env.g.swap.active()) return -EINVAL;
   bool oom = false;
@@ -244,7 +275,9 @@ long try_to_unuse(MmEnv& env) {
       if (oom) return -ENOMEM;
     }
   }
-  // Every entry is gone: the swap cache empties and the device retires.
+  // Every entry is gone: swapoff waits for writeback in flight, then the swap cache empties and
+  // the device retires.
+  end_swap_writeback(env);
   for (std::uint64_t offset = 0; offset < env.g.swap.nr_slots(); ++offset) {
     if (!env.g.swap.in_use(offset)) continue;
     const Pfn pfn = env.g.swap.cache_page(offset);

@@ -4,12 +4,17 @@
 
 #include "mm_env.h"
 #include "mm_struct.h"
+#include "mmusim/mm/kernel.h"
 
 namespace mmusim::mm {
 
-// Reclaims the page mapped at `va` in `mm`. 0 on success; -EBUSY (maybe pinned), -ENOMEM (no
-// slot), -EFAULT (no VMA, nothing present, the zero page).
-long shrink_page(MmEnv& env, MmStruct& mm, VirtAddr va);
+// Reclaims the page mapped at `va` in `mm`. 0 on success; -EBUSY (maybe pinned, or
+// arch_unmap_one failed), -ENOMEM (no slot), -EFAULT (no VMA, nothing present, the zero page),
+// -EAGAIN (the page is locked or under writeback: reclaim keeps it for later).
+long shrink_page(MmEnv& env, MmStruct& mm, VirtAddr va, const SwapOutOptions& options);
+
+// end_page_writeback for every page under swap writeback. Returns how many completed.
+long end_swap_writeback(MmEnv& env);
 
 // Brings every swapped-out page back and retires the device. 0, -EINVAL (no active device) or
 // -ENOMEM (a page could not be allocated; the entries handled so far stay present).

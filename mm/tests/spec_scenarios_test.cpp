@@ -515,6 +515,75 @@ TEST(SpecD, D04SynchronousSwapDevice) {
   EXPECT_TRUE(s.kernel.pin_consistent(pin));
 }
 
+// D05: the write swap-in finds the page still under writeback: the swap cache cannot be freed,
+// so the count stays 2, the page is not exclusive and the write copies (unnecessary but legal).
+TEST(SpecD, D05SwapInDuringWriteback) {
+  Scenario s;
+  s.x_ew();
+  const Pfn x = s.pfn_of(s.p, s.a);
+  SwapOutOptions async;
+  async.async_writeback = true;
+  ASSERT_EQ(s.kernel.swap_out(0, s.p, s.a, async), 0);
+  const PageInfo under_io = *s.kernel.page_info(x);
+  EXPECT_TRUE(under_io.writeback);
+  EXPECT_TRUE(under_io.swapcache) << "kept in the swap cache while the write is in flight";
+  EXPECT_EQ(under_io.mapcount, 0u);
+  EXPECT_EQ(s.kernel.swap_out(0, s.p, s.a, async), -EFAULT) << "already a swap entry";
+  ASSERT_TRUE(s.cpu.store(0, s.p, s.a, 2));
+  EXPECT_EQ(s.faults(), Faults{FK::kSwapIn});
+  EXPECT_EQ(s.stat("copies"), 1) << "swap cache cannot be freed -> not EXCL -> WP-copy";
+  EXPECT_NE(s.pfn_of(s.p, s.a), x);
+  EXPECT_TRUE(s.page_of(s.p, s.a).anon_exclusive);
+  EXPECT_EQ(s.cpu.load(0, s.p, s.a), 2u);
+  EXPECT_TRUE(s.kernel.check_invariants().empty());
+  // The I/O completes: the old page, no longer mapped or referenced by an entry, is freed.
+  const std::uint64_t free_before = s.kernel.free_frames();
+  EXPECT_EQ(s.kernel.end_writeback(0), 1);
+  EXPECT_FALSE(s.kernel.page_info(x).has_value());
+  EXPECT_EQ(s.kernel.free_frames(), free_before + 1);
+  EXPECT_EQ(s.kernel.free_swap_slots(), 256u);
+  EXPECT_EQ(s.kernel.end_writeback(0), 0);
+  EXPECT_TRUE(s.kernel.check_invariants().empty());
+}
+
+// D05's page must not be reclaimed again while its write is in flight, and swapoff waits for it.
+TEST(SpecD, D05WritebackKeepsReclaimOffAndSwapoffWaits) {
+  Scenario s;
+  s.x_ew();
+  SwapOutOptions async;
+  async.async_writeback = true;
+  ASSERT_EQ(s.kernel.swap_out(0, s.p, s.a, async), 0);
+  EXPECT_EQ(s.cpu.load(0, s.p, s.a), 1u) << "read swap-in from the swap cache";
+  EXPECT_EQ(s.kernel.swap_out(0, s.p, s.a), -EAGAIN) << "PageWriteback: reclaim keeps it";
+  EXPECT_EQ(s.kernel.swapoff(0), 0);
+  EXPECT_FALSE(s.page_of(s.p, s.a).writeback);
+  EXPECT_EQ(s.cpu.load(0, s.p, s.a), 1u);
+  EXPECT_TRUE(s.kernel.check_invariants().empty());
+}
+
+// D09: arch_unmap_one fails after the entry was cleared, flushed and the swap reference taken:
+// the reference is released (S0/p1), the entry restored; X stays mapped and exclusive.
+TEST(SpecD, D09ArchHookFailure) {
+  Scenario s;
+  s.x_ew();
+  const x86::PteVal before = s.pte(s.p, s.a);
+  const Pfn x = s.pfn_of(s.p, s.a);
+  SwapOutOptions fail;
+  fail.arch_unmap_fails = true;
+  s.port.clear_events();
+  EXPECT_EQ(s.kernel.swap_out(0, s.p, s.a, fail), -EBUSY);
+  EXPECT_EQ(s.port.events_of(EK::kFlush).size(), 1u) << "CF(P,A) happened before the hook";
+  EXPECT_EQ(s.pte(s.p, s.a), before) << "entry restored";
+  const PageInfo page = *s.kernel.page_info(x);
+  EXPECT_TRUE(page.anon_exclusive);
+  EXPECT_EQ(page.mapcount, 1u);
+  EXPECT_EQ(s.stat("swap.writebacks"), 0);
+  EXPECT_TRUE(s.kernel.check_invariants().empty()) << "no leaked swap reference (SWAPMAP)";
+  ASSERT_TRUE(s.cpu.store(0, s.p, s.a, 2));
+  EXPECT_TRUE(s.faults().empty()) << "still writable and exclusive";
+  EXPECT_EQ(s.stat("copies"), 0);
+}
+
 TEST(SpecD, D06ReadPinAfterReadSwapIn) {
   Scenario s;
   s.x_ew();

@@ -31,8 +31,7 @@ FaultProbe::FaultProbe(stats::Group& parent)
   all_latency_.keep_values();
   for (std::size_t k = 0; k < mm::kFaultKindCount; ++k)
     kinds_.push_back(std::make_unique<KindStats>(faults_group_, mm::fault_kind_name(static_cast<mm::FaultKind>(k))));
-  for (const char* name : {"process_create", "mmap", "fork", "exit", "context_switch", "munmap", "mprotect",
-                           "madvise", "swapout", "pin", "unpin"})
+  for (const char* name : kSyscallNames)
     syscalls_.emplace_back(name, std::make_unique<stats::Distribution>(
                                      syscalls_group_, name, stats::Unit::kCycles,
                                      fmt::format("per {} operation: cycles from kernel entry to return", name)));

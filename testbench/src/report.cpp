@@ -51,9 +51,7 @@ void print_text_report(std::ostream& out, const Scenario& scenario, const RunRes
   for (std::size_t k = 0; k < mm::kFaultKindCount; ++k) kinds.push_back(mm::fault_kind_name(static_cast<mm::FaultKind>(k)));
   print_latency_table(out, root, "Faults", "tb.faults", kinds, ".latency");
   print_latency_table(out, root, "OS operations", "tb.syscalls",
-                      {"process_create", "mmap", "fork", "exit", "context_switch", "munmap", "mprotect", "madvise",
-                       "swapout", "pin", "unpin"},
-                      "");
+                      std::vector<std::string>(std::begin(kSyscallNames), std::end(kSyscallNames)), "");
 
   fmt::print(out, "\n{:<16}{:>10}\n", "Memory manager", "");
   fmt::print(out, "  {:<24}{:>10}\n", "pages copied (COW)", value_of(root, "mm.copies"));

@@ -32,6 +32,7 @@ const std::string* ScenarioRunner::acting_process(const Step& step) {
                         [](const ExitStep& e) { return &e.proc; },
                         [](const RangeStep& r) { return &r.actor.proc; },
                         [](const SwapoutStep& s) { return &s.actor.proc; },
+                        [](const SwapDeviceStep& s) { return &s.actor.proc; },
                         [](const PinStep& p) { return &p.actor.proc; },
                         // Ends the GUP-fast section (re-enables interrupts) even if the process died.
                         [](const PinEndStep&) -> const std::string* { return nullptr; },
@@ -319,9 +320,23 @@ void ScenarioRunner::kernel_step(CpuId cpu, const Step& step) {
           [&](const SwapoutStep& s) {
             const mm::Pid pid = pid_of(s.actor.proc);
             ensure_current(cpu, pid);
-            const long r = kernel_->swap_out(cpu, pid, *resolve(s.addr));
+            mm::SwapOutOptions options;
+            options.async_writeback = s.async_writeback;
+            options.arch_unmap_fails = s.arch_unmap_fails;
+            const long r = kernel_->swap_out(cpu, pid, *resolve(s.addr), options);
             probe_.syscall("swapout", port_->account(cpu));
             syscall_result(step, "swapout", r);
+          },
+          [&](const SwapDeviceStep& s) {
+            ensure_current(cpu, pid_of(s.actor.proc));
+            if (s.kind == SwapDeviceStep::Kind::kSwapoff) {
+              const long r = kernel_->swapoff(cpu);
+              probe_.syscall("swapoff", port_->account(cpu));
+              syscall_result(step, "swapoff", r);
+            } else {
+              const long r = kernel_->end_writeback(cpu);
+              syscall_result(step, "writeback_done", r < 0 ? r : 0);
+            }
           },
           [&](const PinStep& p) {
             const mm::Pid pid = pid_of(p.actor.proc);

@@ -88,6 +88,8 @@ class LineParser {
     else if (op == "mprotect") step.op = parse_range(step, RangeStep::Kind::kMprotect);
     else if (op == "madvise") step.op = parse_range(step, RangeStep::Kind::kMadvise);
     else if (op == "swapout") step.op = parse_swapout(step);
+    else if (op == "swapoff") step.op = parse_swap_device(step, SwapDeviceStep::Kind::kSwapoff);
+    else if (op == "writeback_done") step.op = parse_swap_device(step, SwapDeviceStep::Kind::kWritebackDone);
     else if (op == "pin" || op == "get" || op == "pin_begin") step.op = parse_pin(step, op);
     else if (op == "pin_end") step.op = parse_pin_end(step);
     else if (op == "unpin") step.op = parse_unpin(step);
@@ -96,7 +98,7 @@ class LineParser {
     else if (op == "expect") step.op = parse_expect();
     else
       fail(0, fmt::format("unknown operation '{}' (process, thread, mmap, read, write, fetch, fork, exit, "
-                          "munmap, mprotect, madvise, swapout, pin, get, pin_begin, pin_end, unpin, dma_read, "
+                          "munmap, mprotect, madvise, swapout, swapoff, writeback_done, pin, get, pin_begin, pin_end, unpin, dma_read, "
                           "dma_write, fence, expect, known-bad)",
                           op));
     // Nothing else runs on a core inside a GUP-fast section: interrupts (and so preemption) are
@@ -120,7 +122,8 @@ class LineParser {
  private:
   static bool returns_error(const Step& s) {
     return std::holds_alternative<MmapStep>(s.op) || std::holds_alternative<RangeStep>(s.op) ||
-           std::holds_alternative<SwapoutStep>(s.op) || std::holds_alternative<PinStep>(s.op) ||
+           std::holds_alternative<SwapoutStep>(s.op) || std::holds_alternative<SwapDeviceStep>(s.op) ||
+           std::holds_alternative<PinStep>(s.op) ||
            std::holds_alternative<PinEndStep>(s.op) || std::holds_alternative<UnpinStep>(s.op) ||
            std::holds_alternative<ForkStep>(s.op);
   }
@@ -428,7 +431,17 @@ class LineParser {
     SwapoutStep s;
     s.actor = actor(1, step);
     s.addr = addr(2);
-    expect_count_at_most(3);
+    const Options o = options(3, {}, {"async", "arch_fail"});
+    s.async_writeback = o.flags.count("async");
+    s.arch_unmap_fails = o.flags.count("arch_fail");
+    return s;
+  }
+
+  SwapDeviceStep parse_swap_device(Step& step, SwapDeviceStep::Kind kind) {
+    SwapDeviceStep s;
+    s.kind = kind;
+    s.actor = actor(1, step);
+    expect_count_at_most(2);
     return s;
   }
 
@@ -509,7 +522,7 @@ class LineParser {
     return f;
   }
 
-  std::variant<ProcessStep, ThreadStep, MmapStep, AccessStep, ForkStep, ExitStep, RangeStep, SwapoutStep,
+  std::variant<ProcessStep, ThreadStep, MmapStep, AccessStep, ForkStep, ExitStep, RangeStep, SwapoutStep, SwapDeviceStep,
                PinStep, PinEndStep, UnpinStep, DmaStep, FenceStep, ExpectStep, ExpectPinStep>
   parse_expect() {
     if (tok(1, "statistic name") == "pin") {

@@ -55,7 +55,8 @@ TEST(ScenarioParser, ParsesEveryOperation) {
 TEST(ScenarioParser, ErrorsNameFileLineColumnAndReason) {
   EXPECT_EQ(error_of("process P\nfly P\n"),
             "t.scn:2:1: error: unknown operation 'fly' (process, thread, mmap, read, write, fetch, fork, exit, "
-            "munmap, mprotect, madvise, swapout, pin, get, pin_begin, pin_end, unpin, dma_read, dma_write, fence, "
+            "munmap, mprotect, madvise, swapout, swapoff, writeback_done, pin, get, pin_begin, pin_end, unpin, "
+            "dma_read, dma_write, fence, "
             "expect, known-bad)");
   EXPECT_EQ(error_of("process P\nmmap P A 1\nwrite P A 0x\n"),
             "t.scn:3:11: error: bad number '0x' for value (decimal or 0x-hex, at most 64 bits)");
@@ -122,6 +123,10 @@ TEST(ScenarioParser, NewStepErrors) {
   EXPECT_EQ(error_of("process P\nmmap P A 1\nread P A expect EFAULT\n"),
             "t.scn:3:10: error: 'read' does not return an error to expect");
   EXPECT_EQ(error_of("process P\nmmap P A 1\nswapout P A expect EWHAT\n"), "t.scn:3:20: error: unknown errno 'EWHAT'");
+  EXPECT_EQ(error_of("process P\nmmap P A 1\nswapout P A later\n"), "t.scn:3:13: error: unexpected 'later'");
+  EXPECT_EQ(error_of("process P\nmmap P A 1\nswapout P A async async\n"), "t.scn:3:19: error: 'async' given twice");
+  EXPECT_EQ(error_of("process P\nswapoff P now\n"), "t.scn:2:11: error: unexpected 'now'");
+  EXPECT_EQ(error_of("process P\nwriteback_done Q\n"), "t.scn:2:16: error: undefined process 'Q'");
   EXPECT_EQ(error_of("process P\nmmap P A 1\nmadvise P A sleep\n"),
             "t.scn:3:13: error: unknown advice 'sleep' (dontneed, dontfork, dofork, wipeonfork, keeponfork)");
   EXPECT_EQ(error_of("process P\nmmap P A 1\nmprotect P A\n"), "t.scn:3:1: error: mprotect needs prot=none|r|rw|rx|rwx");

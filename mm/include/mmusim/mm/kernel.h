@@ -26,6 +26,16 @@
 
 namespace mmusim::mm {
 
+// How one swap_out goes (scenarios D05 and D09 of mm-semantics.md §5.4).
+struct SwapOutOptions {
+  // pageout() submits the write and returns: the page stays in the swap cache under
+  // PG_writeback until end_writeback(), so a swap-in meanwhile cannot free the swap cache (D05).
+  bool async_writeback = false;
+  // arch_unmap_one fails (SPARC ADI tag save, §3.13 step 4): the swap reference is released
+  // and the entry restored (S0/p1); swap_out returns -EBUSY (D09).
+  bool arch_unmap_fails = false;
+};
+
 // Errors: calls returning long report errno-style negatives (-ESRCH for an unknown or dead pid,
 // -EINVAL, -ENOMEM, -EFAULT, -EBUSY); void calls given an unknown or dead pid, or a CPU with no
 // current task, throw std::invalid_argument. Nothing else of the caller's making crashes the
@@ -40,6 +50,7 @@ namespace mmusim::mm {
 // port cannot wait, a fault returns kSpurious (retry the access) and other calls return -EAGAIN
 // (contention deep inside an operation, which only that waiting can resolve, throws
 // std::logic_error). Invariants are checked when no operation is suspended any more.
+
 class Kernel {
  public:
   // Boots: allocates the shared zero page and swapper_pg_dir (the empty root a CPU switches to
@@ -144,7 +155,11 @@ class Kernel {
   // try_to_unmap), -ENOMEM (no free slot, or no swap device), -EFAULT (nothing present there,
   // the zero page, no VMA), -EAGAIN (the page or its entry is locked by an operation waiting in
   // a shootdown: reclaim skips it), -EINVAL (cpu), -ESRCH.
-  long swap_out(CpuId cpu, Pid pid, VirtAddr va);
+  long swap_out(CpuId cpu, Pid pid, VirtAddr va, const SwapOutOptions& options = SwapOutOptions{});
+  // The swap I/O that swap_out(async_writeback) left in flight completes (end_page_writeback):
+  // PG_writeback clears, and a swap-cache page nobody maps or refers to any more is freed (the
+  // next reclaim pass would take it). Returns how many pages completed, or -EINVAL (cpu).
+  long end_writeback(CpuId cpu);
   // swapoff of the swap device (try_to_unuse, unuse_pte): every swap entry becomes a present R/O
   // entry, not exclusive; then the device is gone. 0, -EINVAL (no swap device active), -ENOMEM.
   long swapoff(CpuId cpu);

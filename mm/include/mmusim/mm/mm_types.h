@@ -121,6 +121,7 @@ struct PageInfo {
   bool pgtable = false;        // holds a page table
   bool zero_page = false;      // the shared zero page
   bool swapcache = false;      // PG_swapcache: in the swap cache
+  bool writeback = false;      // PG_writeback: swap I/O in flight
   bool maybe_pinned = false;   // page_maybe_dma_pinned: refcount >= 1024
 };
 

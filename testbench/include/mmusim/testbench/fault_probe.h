@@ -14,6 +14,11 @@
 
 namespace mmusim::testbench {
 
+// The OS operations timed under tb.syscalls, in report order.
+inline constexpr const char* kSyscallNames[] = {"process_create", "mmap",    "fork",    "exit",
+                                                "context_switch", "munmap",  "mprotect", "madvise",
+                                                "swapout",        "swapoff", "pin",      "unpin"};
+
 class FaultProbe {
  public:
   explicit FaultProbe(stats::Group& parent);

@@ -95,9 +95,21 @@ struct RangeStep {
   unsigned prot = 0;        // mprotect
   std::string advice;       // madvise: dontneed, dontfork, dofork, wipeonfork, keeponfork
 };
-struct SwapoutStep {  // swapout ACTOR ADDR: reclaim tries to swap out the page mapped there
+// swapout ACTOR ADDR [async] [arch_fail]: reclaim tries to swap out the page mapped there;
+// `async` leaves the write in flight until writeback_done (D05), `arch_fail` makes
+// arch_unmap_one fail (D09).
+struct SwapoutStep {
   Actor actor;
   AddrExpr addr;
+  bool async_writeback = false;
+  bool arch_unmap_fails = false;
+};
+// swapoff ACTOR: the actor's process calls swapoff (D07); writeback_done ACTOR: the swap writes
+// in flight complete, their interrupt taken on the actor's core.
+struct SwapDeviceStep {
+  enum class Kind { kSwapoff, kWritebackDone };
+  Kind kind = Kind::kSwapoff;
+  Actor actor;
 };
 // pin / get ACTOR ADDR as NAME [rw] [longterm] [force] [slow]; pin_begin ACTOR ADDR as NAME [rw]
 // [longterm]: FOLL_PIN or FOLL_GET; GUP-fast first unless `slow`; pin_begin stops GUP-fast after
@@ -148,7 +160,7 @@ struct ExpectPinStep {  // expect pin NAME consistent|inconsistent
 struct Step {
   Location where;
   std::string text;  // the source line, trimmed
-  std::variant<ProcessStep, ThreadStep, MmapStep, AccessStep, ForkStep, ExitStep, RangeStep, SwapoutStep,
+  std::variant<ProcessStep, ThreadStep, MmapStep, AccessStep, ForkStep, ExitStep, RangeStep, SwapoutStep, SwapDeviceStep,
                PinStep, PinEndStep, UnpinStep, DmaStep, FenceStep, ExpectStep, ExpectPinStep>
       op;
   // The core that executes the step; nullopt for steps that need none (expect, dma).
