@@ -52,6 +52,12 @@ const std::vector<InjectionInfo>& injection_table() {
        "munmap frees empty page tables without a flush that drops paging-structure caches: a "
        "walker can follow a stale cached PMD into a freed (and reused) table (races T10/T12).",
        &Injections::skip_pgtable_flush},
+      {"skip_nested_flush", "R6",
+       "a zap (MADV_DONTNEED under mmap_lock read) that ran while another zap of the mm had its "
+       "flush pending returns without the forced whole-mm flush (mm_tlb_flush_nested): it "
+       "skipped the entries the other one had cleared, so after it returns a CPU can still read "
+       "the old contents through a stale translation (race R05, §3.19 concurrent zappers).",
+       &Injections::skip_nested_flush},
       {"skip_fork_seqcount", "R13",
        "fork does not increment write_protect_seq around the page-table copy: a GUP-fast pin "
        "taken between fork's pin check and its write-protect survives on a page now shared with "

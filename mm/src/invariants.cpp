@@ -21,7 +21,7 @@
 // mapcount + swap cache + GUP references: no leak, no missing reference), RSS (MM_ANONPAGES),
 // SWAPENTS (MM_SWAPENTS), SWAPMAP (swap_map counts == swap entries, SWAP_HAS_CACHE == a
 // swap-cache page), ZERO (the zero page is only mapped special and R/O), PGTABLE (upper levels
-// point to page tables), BADPTE (a non-present entry that is neither PROT_NONE nor a swap entry
+// point to page tables), FLUSHPENDING (tlb_flush_pending is 0 at rest), BADPTE (a non-present entry that is neither PROT_NONE nor a swap entry
 // of a slot in use), PIN (a pin holds an allocated frame).
 //
 // Not checked, and why:
@@ -69,6 +69,10 @@ class Checker {
                  std::to_string(swap_seen_) + " swap entries exist");
     if (mm.write_protect_seq & 1)
       report("I21", mm.pid, 0, 0, "write_protect_seq is odd outside fork");
+    if (mm.tlb_flush_pending != 0)
+      report("FLUSHPENDING", mm.pid, 0, 0,
+             "tlb_flush_pending is " + std::to_string(mm.tlb_flush_pending) +
+                 " with no operation in flight (a gather or mprotect bracket never completed)");
   }
 
   void check_pins() {

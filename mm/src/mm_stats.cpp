@@ -60,6 +60,7 @@ const char* flush_rule_name(FlushRule rule) {
     case FlushRule::kReclaimBatch: return "requests_reclaim_batch_r9";
     case FlushRule::kMprotect: return "requests_mprotect_r5";
     case FlushRule::kZap: return "requests_zap_r6";
+    case FlushRule::kZapNested: return "requests_zap_nested_r6";
     case FlushRule::kPcidReuse: return "requests_pcid_reuse";
   }
   return "unknown";
@@ -83,6 +84,11 @@ const char* flush_rule_description(FlushRule rule) {
     case FlushRule::kZap:
       return "mmu_gather flush requests of munmap, MADV_DONTNEED and exit, before pages and "
              "page tables are freed (R6, R11).";
+    case FlushRule::kZapNested:
+      return "Whole-mm flush requests forced at the end of a zap (munmap, MADV_DONTNEED, exit) "
+             "because another zap of the mm had a flush pending (tlb_flush_pending > 1): this "
+             "gather may have skipped entries the other one cleared, and must not return while a "
+             "CPU can still translate them (R6, mm_tlb_flush_nested).";
     case FlushRule::kPcidReuse:
       return "Full flush requests of a PCID handed to a new mm while CPUs may still cache the "
              "previous owner's translations.";

@@ -17,9 +17,10 @@ enum class FlushRule : std::uint8_t {
   kReclaimBatch,  // R9: reclaim's batched flush of non-exclusive entries
   kMprotect,      // R5: change_protection's range flush
   kZap,           // R6/R11: mmu_gather of munmap, MADV_DONTNEED and exit
+  kZapNested,     // R6: a gather that ran while another one's flush was pending (whole mm)
   kPcidReuse,     // a PCID handed to a new mm while CPUs may still cache the old one's entries
 };
-inline constexpr std::size_t kFlushRuleCount = 7;
+inline constexpr std::size_t kFlushRuleCount = 8;
 
 struct MmStats {
   explicit MmStats(stats::Group& parent);

@@ -25,6 +25,9 @@ struct MmStruct {
   // rmap walk of an anonymous page visits exactly the mms that may map it.
   std::uint64_t anon_vma_root = 0;
   std::uint64_t write_protect_seq = 0;  // odd while fork copies a COW mapping (B3, I21)
+  // tlb_flush_pending: operations that changed entries and have not completed their flush yet
+  // (an mmu_gather, mprotect's bracket). Above 1, zaps run in parallel (R5, R6).
+  unsigned tlb_flush_pending = 0;
   bool has_pinned = false;              // MMF_HAS_PINNED: a FOLL_PIN was attempted (I16, sticky)
   std::uint64_t rss_anon = 0;           // MM_ANONPAGES: anonymous pages mapped
   std::uint64_t rss_swap = 0;           // MM_SWAPENTS: swap entries

@@ -51,6 +51,7 @@ void change_protection(MmEnv& env, MmStruct& mm, VirtAddr start, VirtAddr end,
                        unsigned long vm_flags) {
   std::uint64_t pages = 0;
   env.charge(CostPhase::kPteUpdate, env.costs.ptl_cycles);
+  ++mm.tlb_flush_pending;  // inc_tlb_flush_pending: the bracket R5 allows deferral within
   walk_pte_range(env, mm, start, end, [&](PhysAddr ptep, VirtAddr) {
     ptl_wait_or_throw(env, ptep);
     PteVal pte;
@@ -68,6 +69,7 @@ void change_protection(MmEnv& env, MmStruct& mm, VirtAddr start, VirtAddr end,
   });
   if (pages && !env.inject.skip_mprotect_flush)
     flush_tlb_mm_range(env, mm, start, end, FlushRule::kMprotect);
+  --mm.tlb_flush_pending;
 }
 
 // mprotect_fixup for the part [start, end) of one area.

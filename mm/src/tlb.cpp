@@ -74,6 +74,11 @@ void tlb_flush(MmEnv& env, MmuGather& tlb) {
 }  // namespace
 
 void tlb_finish_mmu(MmEnv& env, MmuGather& tlb) {
+  // mm_tlb_flush_nested: a parallel zapper (MADV_DONTNEED under mmap_lock read) cleared entries
+  // this one found empty and skipped; its flush may not have reached every CPU yet. Returning
+  // now would let the caller believe the range is gone while a CPU still translates it (R6).
+  const bool nested = tlb.mm.tlb_flush_pending > 1 && !env.inject.skip_nested_flush;
+  if (nested) flush_tlb_mm(env, tlb.mm, FlushRule::kZapNested);
   if (env.inject.free_before_flush) tlb_release_pages(env, tlb);  // R6 broken (T10)
   // skip_pgtable_flush: the tables go before any flush, and a gather that cleared no leaf entry
   // (only tables to free) issues none at all (R11 broken).
@@ -84,7 +89,7 @@ void tlb_finish_mmu(MmEnv& env, MmuGather& tlb) {
   }
   // R6 step 1: every CPU drops the cleared translations (and, R11, the paging-structure caches
   // that may point to the tables about to be freed)...
-  if (!env.inject.skip_pgtable_flush || flush_for_leaves) tlb_flush(env, tlb);
+  if (!nested && (!env.inject.skip_pgtable_flush || flush_for_leaves)) tlb_flush(env, tlb);
   // ...step 2: only then are the mappings' references put (pages may be freed and reused) and
   // the detached tables freed.
   tlb_release_pages(env, tlb);
@@ -94,6 +99,7 @@ void tlb_finish_mmu(MmEnv& env, MmuGather& tlb) {
   tlb.cleared_leaves = false;
   tlb.start = std::numeric_limits<VirtAddr>::max();
   tlb.end = 0;
+  --tlb.mm.tlb_flush_pending;  // dec_tlb_flush_pending: this gather's flush is complete
 }
 
 }  // namespace mmusim::mm

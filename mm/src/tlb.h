@@ -35,8 +35,13 @@ void tlb_release_deferred_tables(MmEnv& env);
 
 // struct mmu_gather: collects the cleared range, the pages whose mapping references are put and
 // the page tables that are freed once the TLB flush has completed (R6, R11).
+// tlb_gather_mmu raises the mm's tlb_flush_pending; tlb_finish_mmu drops it after its flush.
 struct MmuGather {
-  MmuGather(MmStruct& gather_mm, bool whole_mm) : mm(gather_mm), fullmm(whole_mm) {}
+  MmuGather(MmStruct& gather_mm, bool whole_mm) : mm(gather_mm), fullmm(whole_mm) {
+    ++mm.tlb_flush_pending;
+  }
+  MmuGather(const MmuGather&) = delete;
+  MmuGather& operator=(const MmuGather&) = delete;
 
   MmStruct& mm;
   bool fullmm;          // exit: the whole address space goes; flush the whole PCID
@@ -67,7 +72,9 @@ struct MmuGather {
 
 // tlb_finish_mmu: flush the gathered range (or the whole mm for fullmm), THEN put the gathered
 // pages (dropping unmapped swap-cache copies) and free the gathered tables (R6: no translation
-// survives the freeing of the page it points to, I20(b)).
+// survives the freeing of the page it points to, I20(b)). When another gather of the mm is in
+// flight (mm_tlb_flush_nested), the flush covers the whole mm: this gather may have skipped
+// entries the other one cleared and not yet flushed. Call once per gather.
 void tlb_finish_mmu(MmEnv& env, MmuGather& tlb);
 
 }  // namespace mmusim::mm

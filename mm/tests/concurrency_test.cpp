@@ -41,6 +41,49 @@ TEST(Concurrency, WriteByTheOtherSharerDuringACowShootdown) {
   EXPECT_TRUE(sim.kernel.check_invariants().empty());
 }
 
+// Concurrent zappers (§3.19, R6): P.t2's MADV_DONTNEED runs while P.t1's is waiting in its
+// flush. It finds the entry already cleared and zaps nothing, but the whole mm must be flushed
+// before it returns (mm_tlb_flush_nested), or a CPU still translating A would let P.t2 read the
+// old page after its own DONTNEED returned. skip_nested_flush removes that flush.
+void parallel_dontneed(bool inject, std::vector<FakePort::Event>* second_flushes, long* stat) {
+  KernelConfig config;
+  config.inject.skip_nested_flush = inject;
+  Sim sim(1024, config);
+  auto [p, a] = sim.process_with_area();
+  sim.cpu.store(0, p, a, 1);
+  sim.kernel.switch_to(1, p);
+  sim.kernel.switch_to(2, p);
+  bool ran = false;
+  sim.port.on_flush = [&](const FakePort::Event& e) {
+    if (e.cpu == 1) second_flushes->push_back(e);
+    if (ran || e.cpu != 0) return;
+    ran = true;
+    EXPECT_EQ(sim.kernel.lookup_pte(p, a), x86::PteVal{0}) << "cleared by P.t1, flush in flight";
+    ASSERT_EQ(sim.kernel.madvise(1, p, a, kPageSize, Advice::kDontNeed), 0);
+  };
+  ASSERT_EQ(sim.kernel.madvise(0, p, a, kPageSize, Advice::kDontNeed), 0);
+  ASSERT_TRUE(ran);
+  EXPECT_TRUE(sim.kernel.check_invariants().empty()) << "tlb_flush_pending back to 0";
+  *stat = sim.stat("tlb.requests_zap_nested_r6");
+}
+
+TEST(Concurrency, ParallelDontneedForcesAWholeMmFlush) {
+  std::vector<FakePort::Event> flushes;
+  long nested = 0;
+  parallel_dontneed(false, &flushes, &nested);
+  ASSERT_EQ(flushes.size(), 1u) << "P.t2 zapped nothing, yet flushes";
+  EXPECT_TRUE(flushes[0].flush.full) << "the whole mm: it cannot know what P.t1 cleared";
+  EXPECT_EQ(nested, 1);
+}
+
+TEST(Concurrency, ParallelDontneedWithoutTheNestedFlushReturnsUnflushed) {
+  std::vector<FakePort::Event> flushes;
+  long nested = 0;
+  parallel_dontneed(true, &flushes, &nested);
+  EXPECT_TRUE(flushes.empty()) << "skip_nested_flush: P.t2 returns with P.t1's flush in flight";
+  EXPECT_EQ(nested, 0);
+}
+
 // A fault on the entry a COW holds across its shootdown (cleared, new page not yet installed):
 // the access is retried (the port cannot let the holder finish first). Another entry of the same
 // table is not held in this model (the PTL is per entry here, per table in Linux: only timing).

@@ -21,6 +21,7 @@ struct Injections {
   bool skip_mprotect_flush = false;       // R5: mprotect returns without its range flush
   bool free_before_flush = false;         // R6: zap frees pages before the TLB flush
   bool skip_pgtable_flush = false;        // R11: page tables freed without a PWC-dropping flush
+  bool skip_nested_flush = false;         // R6: parallel zaps do not force a whole-mm flush
   bool skip_fork_seqcount = false;        // R13: fork leaves write_protect_seq alone
   bool skip_unshare = false;              // I2: R/O pins never unshare (pre-series GUP, B07)
   bool no_eager_fork_copy = false;        // I3/I5: fork shares maybe-pinned exclusive pages
