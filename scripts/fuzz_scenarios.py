@@ -21,7 +21,7 @@ def scenario(seed):
             str(r.randrange(1 << 64)), "4096", "0x10000"]
     for _ in range(r.randrange(1, 30)):
         op = r.choice(["mmap", "read", "write", "fork", "exit", "process", "expect", "pin", "pin_begin",
-                       "pin_end", "unpin", "dma", "range", "swapout", "fence"])
+                       "pin_end", "unpin", "dma", "range", "swapout", "swapdev", "fence"])
         p = r.choice(procs)
         if p == "P" and r.random() < .5:
             p = r.choice(["P.t2", "P.t3"])
@@ -74,7 +74,9 @@ def scenario(seed):
                                    f"madvise {p} {addr} dontneed", f"madvise {p} {addr} dontfork",
                                    f"madvise {p} {addr} wipeonfork"]))
         elif op == "swapout" and addr:
-            lines.append(f"swapout {p} {addr}")
+            lines.append(f"swapout {p} {addr}{r.choice(['', '', ' async', ' arch_fail'])}")
+        elif op == "swapdev":
+            lines.append(r.choice([f"swapoff {p}", f"writeback_done {p}"]))
         elif op == "fence":
             lines.append(f"fence {p}")
         else:
