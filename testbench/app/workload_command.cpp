@@ -131,10 +131,9 @@ void add_workload_command(CLI::App& app) {
   cmd->add_flag("--print-scenario", o->print_scenario, "print the generated scenario and exit");
   cmd->add_option("--progress", o->progress, "progress line on stderr: auto (on a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
-  cmd->callback([o] {
-    const int code = run_guarded(*o);
-    if (code != 0) throw CLI::RuntimeError(code);
-  });
+  // The exit code goes back through app.parse(), for success too (main's dispatch does not
+  // know this subcommand).
+  cmd->callback([o] { throw CLI::RuntimeError(run_guarded(*o)); });
 }
 
 }  // namespace mmusim::app

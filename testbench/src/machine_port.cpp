@@ -11,27 +11,34 @@ namespace mmusim::testbench {
 
 Cycles CostAccount::total() const { return std::accumulate(by_phase.begin(), by_phase.end(), Cycles{0}); }
 
-FlushLatencies::FlushLatencies(stats::Group& parent, const std::string& who)
+// `cpu` empty: the overall distributions (the OS's own CPU, whichever it is); else "cpuN".
+FlushLatencies::FlushLatencies(stats::Group& parent, const std::string& cpu)
     : group("flush", &parent),
       local_page_group("local_page", &group),
       local_full_group("local_full", &group),
       cr3_group("cr3", &group),
       shootdown_group("shootdown", &group),
       local_page(local_page_group, "latency", stats::Unit::kCycles,
-                 fmt::format("per page the OS invalidated on {} (INVLPG): cycles", who)),
+                 cpu.empty() ? "per page the OS invalidated on its own CPU (INVLPG): cycles"
+                             : fmt::format("per page the OS invalidated while running on {} (INVLPG): cycles", cpu)),
       local_full(local_full_group, "latency", stats::Unit::kCycles,
-                 fmt::format("per full flush of one PCID on {} (INVPCID type 1): cycles", who)),
+                 cpu.empty() ? "per full flush of one PCID on the OS's own CPU (INVPCID type 1): cycles"
+                             : fmt::format("per full flush of one PCID on {} by the OS running there (INVPCID type "
+                                           "1): cycles",
+                                           cpu)),
       cr3(cr3_group, "latency", stats::Unit::kCycles,
-          fmt::format("per CR3 write on {} (PCID switch at a context switch): cycles", who)),
+          cpu.empty() ? "per CR3 write (PCID switch at a context switch): cycles"
+                      : fmt::format("per CR3 write on {} (PCID switch at a context switch): cycles", cpu)),
       shootdown(shootdown_group, "latency", stats::Unit::kCycles,
-                fmt::format("per remote shootdown initiated on {}: initiator cycles from sending to the last "
-                            "acknowledgement",
-                            who)) {
+                cpu.empty() ? "per remote shootdown: initiator cycles from sending to the last acknowledgement"
+                            : fmt::format("per remote shootdown initiated on {}: its cycles from sending to the last "
+                                          "acknowledgement",
+                                          cpu)) {
   for (stats::Distribution* d : {&local_page, &local_full, &cr3, &shootdown}) d->keep_values();
 }
 
 FlushProbe::FlushProbe(stats::Group& parent, const std::vector<stats::Group*>& cpu_groups)
-    : all(parent, "its own CPU"),
+    : all(parent, ""),
       shootdown_targets(all.shootdown_group, "targets", stats::Unit::kCount, "per remote shootdown: target CPUs"),
       shootdown_pages(all.shootdown_group, "pages", stats::Unit::kCount,
                       "per remote shootdown of a page range: pages (a PCID-wide flush is not sampled)"),

@@ -20,6 +20,9 @@ const char* const kStolen = "tb.flush.shootdown.stolen_per_target";
 
 enum class Op { kMprotect, kDontneed, kMunmap };
 
+// Where munmap's mappings go (MAP_FIXED), far below the kernel's top-down choices.
+constexpr std::uint64_t kMunmapBase = 0x100000000000;
+
 // Mean over the iterations of a row's operation steps (`ops`), and of mprotect's RW steps.
 RowMaker flush_row(std::uint64_t pages, std::vector<std::size_t> ops, std::vector<std::size_t> second) {
   return [=](const RunView& v) {
@@ -77,11 +80,16 @@ void build_flush(const WorkloadParams& p, ScenarioBuilder& b, Op op) {
           first[k].push_back(b.step(fmt::format("madvise P A dontneed pages={}", k)));
           break;
         case Op::kMunmap: {
+          // A fresh mapping of k+1 pages at its own 2 MiB-aligned address loses its first k
+          // pages: its last page keeps the PTE table, so only the k pages' flush is measured
+          // (freeing a table also flushes the paging-structure caches: a full flush).
           const std::string r = fmt::format("R{}_{}", k, it);
-          b.step(fmt::format("mmap P {} {}", r, k));
-          b.step(fmt::format("write P {} 1 pages={}", r, k));
+          const std::uint64_t stride = (n + 1 + 511) / 512 * (2ull << 20);
+          const std::uint64_t at = kMunmapBase + ((it - 1) * n + k) * stride;
+          b.step(fmt::format("mmap P {} {} at={:#x}", r, k + 1, at));
+          b.step(fmt::format("write P {} 1 pages={}", r, k + 1));
           touch(p, b, r, k);
-          first[k].push_back(b.step(fmt::format("munmap P {}", r)));
+          first[k].push_back(b.step(fmt::format("munmap P {} pages={}", r, k)));
           break;
         }
       }
@@ -107,7 +115,7 @@ Workload flush_workload(std::string name, std::string description, Op op) {
                                      {"shootdown", "cycles"},
                                      {"stolen_per_target", "cycles"}});
   w.watch = {kLocalPage, kLocalFull, kShootdown, kTargets, kStolen};
-  w.memory_needed = [](const WorkloadParams& p) { return wl::memory_for(pages_of(p.sizes[0]), 1); };
+  w.memory_needed = [](const WorkloadParams& p) { return wl::memory_for(pages_of(p.sizes[0]) + 1, 1); };
   w.check = [](const WorkloadParams& p) {
     // One row and a few steps per page count: a range of 1..N pages is for small N.
     if (pages_of(p.sizes[0]) > 4096)
@@ -124,7 +132,7 @@ void add_flush_workloads(std::vector<Workload>& out) {
   out.push_back(flush_workload("mprotect", "mprotect RO then RW of 1..N pages touched by every thread", Op::kMprotect));
   out.push_back(flush_workload("madvise_dontneed", "MADV_DONTNEED of 1..N pages touched by every thread",
                                Op::kDontneed));
-  out.push_back(flush_workload("munmap", "munmap of a fresh mapping of 1..N pages touched by every thread",
+  out.push_back(flush_workload("munmap", "munmap of 1..N pages (of a fresh mapping one page longer) touched by every thread",
                                Op::kMunmap));
 }
 

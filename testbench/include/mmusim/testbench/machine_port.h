@@ -30,7 +30,7 @@ struct CostAccount {
 // The flush kinds of one initiator: tb.flush.KIND.latency overall, tb.cpuN.flush.KIND.latency
 // per core.
 struct FlushLatencies {
-  FlushLatencies(stats::Group& parent, const std::string& who);
+  FlushLatencies(stats::Group& parent, const std::string& cpu);  // cpu: "" overall, or "cpuN"
   stats::Group group;
   stats::Group local_page_group, local_full_group, cr3_group, shootdown_group;
   stats::Distribution local_page;  // INVLPG of one page on the initiator
