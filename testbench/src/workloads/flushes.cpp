@@ -103,7 +103,9 @@ Workload flush_workload(std::string name, std::string description, Op op) {
   w.name = std::move(name);
   w.family = "flushes";
   w.description = std::move(description);
-  w.mirrors = "will-it-scale tlb_flush1 (threads on several cores, a range flushed again and again)";
+  w.mirrors = op == Op::kDontneed ? "will-it-scale tlb_flush1 (write a range, MADV_DONTNEED it, again; threads on other cores)"
+              : op == Op::kMprotect ? "the shape of will-it-scale tlb_flush1, with mprotect"
+                                    : "munmap latency (LATR, anchors.md B.1)";
   w.defaults.sizes = {64 * kPageSize};
   w.defaults.cores = 2;
   w.defaults.threads = 2;

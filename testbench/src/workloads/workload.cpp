@@ -189,7 +189,7 @@ void print_workload_report(std::ostream& out, const Workload& w, const WorkloadP
   fmt::print(out, "mmusim workload {}: size {}, {} thread{}, {} core{}, {} iteration{}\n", w.name, sizes,
              params.threads, params.threads == 1 ? "" : "s", params.cores, params.cores == 1 ? "" : "s",
              params.iterations, params.iterations == 1 ? "" : "s");
-  fmt::print(out, "{}\n\n", w.description);
+  fmt::print(out, "{}\nmirrors: {}\n\n", w.description, w.mirrors);
 
   std::vector<std::string> heads;
   std::vector<std::size_t> widths;
