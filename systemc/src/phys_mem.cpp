@@ -86,6 +86,16 @@ PhysMem::Frame& PhysMem::create_frame(Pfn pfn) {
   return *slot;
 }
 
+PhysMem::Frame* PhysMem::frame_for_nonzero_write(Pfn pfn, const void* src, std::size_t len) {
+  if (find(pfn) == nullptr) {
+    const auto* bytes = static_cast<const std::uint8_t*>(src);
+    bool zero = true;
+    for (std::size_t i = 0; i < len && zero; ++i) zero = bytes[i] == 0;
+    if (zero) return nullptr;
+  }
+  return &create_frame(pfn);
+}
+
 // Drops the frame's storage (it reads as zero again).
 void PhysMem::drop_frame(Pfn pfn) {
   frames_.erase(pfn);

@@ -51,6 +51,25 @@ TEST(PhysMem, BytesRoundTripLittleEndian) {
   EXPECT_EQ(stat(root, "mem.reads"), 1) << "peek64 is a backdoor";
 }
 
+TEST(PhysMem, ZerosWrittenToAnAbsentFrameTakeNoStorage) {
+  stats::Group root("");
+  PhysMem mem(small(), root);
+  mem.write64(0x3000, 0);  // below the index limit
+  const std::uint8_t zeros[5] = {};
+  mem.write(0x4ff8, zeros, 5);
+  EXPECT_EQ(mem.frames_resident(), 0u) << "zeros into a frame that reads as zero change nothing";
+  EXPECT_EQ(stat(root, "mem.writes"), 2) << "still timed writes";
+  mem.write64(0x3008, 7);
+  EXPECT_EQ(mem.frames_resident(), 1u);
+  mem.write64(0x3008, 0);  // a zero into a frame with storage is stored
+  EXPECT_EQ(mem.peek64(0x3008), 0u);
+  EXPECT_EQ(mem.frames_resident(), 1u);
+  const std::uint8_t mixed[3] = {0, 0, 9};
+  mem.write(0x6000, mixed, 3);
+  EXPECT_EQ(mem.peek64(0x6000), 0x090000u);
+  EXPECT_EQ(mem.frames_resident(), 2u);
+}
+
 TEST(PhysMem, XchgAndCmpxchg) {
   stats::Group root("");
   PhysMem mem(small(), root);

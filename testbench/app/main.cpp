@@ -3,6 +3,7 @@
 //   mmusim config [--dump]   list every parameter with unit, default and source (or as a
 //                            configuration file)
 //   mmusim stats [FILE]      list every statistic of a run with unit and description
+//   mmusim workload NAME|list [--size S] [--threads T] [--cores C] [--iterations I] ...
 // Exit codes: 0 passed, 1 the scenario failed, 2 bad input (arguments, scenario, configuration),
 // 3 an internal error of mmusim (a bug: please report it with the scenario).
 #include <CLI/CLI.hpp>
@@ -19,6 +20,9 @@
 #include "mmusim/testbench/report.h"
 #include "mmusim/testbench/runner.h"
 #include "mmusim/testbench/scenario.h"
+#include "mmusim/testbench/progress.h"
+#include "workload_command.h"
+#include <unistd.h>
 
 namespace tb = mmusim::testbench;
 
@@ -34,6 +38,7 @@ struct RunOptions {
   std::string json_out;
   std::vector<std::string> settings;
   bool trace = false;
+  std::string progress = "auto";
 };
 
 // The configuration file first, then each --set in order: the last word wins.
@@ -54,7 +59,10 @@ int run_command(const RunOptions& opt) {
   const tb::Scenario scenario = load(opt.file);
   mmusim::stats::Group root("");
   tb::ScenarioRunner runner(scenario, config, root);
+  tb::ProgressLine progress(*tb::progress_mode(opt.progress), std::cerr, isatty(STDERR_FILENO) != 0);
+  runner.on_progress([&progress](std::size_t step, std::size_t steps, mmusim::Cycles now) { progress.update(step, steps, now); });
   const tb::RunResult result = runner.run();
+  progress.finish();
   tb::print_text_report(std::cout, scenario, result, root, opt.trace);
   if (!opt.json_out.empty()) {
     std::ofstream out(opt.json_out);
@@ -112,6 +120,9 @@ int sc_main(int argc, char* argv[]) {
   run_cmd->add_option("--json", run.json_out, "write statistics as JSON (docs/stats.md) to this file");
   run_cmd->add_option("--set", run.settings, "override a parameter: key=value (see mmusim config)");
   run_cmd->add_flag("--trace", run.trace, "print every executed step with its simulated cycle");
+  run_cmd->add_option("--progress", run.progress, "progress line on stderr: auto (on a terminal), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  mmusim::app::add_workload_command(app);
 
   bool dump = false;
   auto* config_cmd = app.add_subcommand("config", "list every parameter with unit, default and source");
@@ -126,7 +137,7 @@ int sc_main(int argc, char* argv[]) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
-    return code == 0 ? 0 : kExitBadInput;
+    return code == 0 || e.get_name() == "RuntimeError" ? code : kExitBadInput;  // RuntimeError: a subcommand's code
   }
 
   try {

@@ -22,7 +22,17 @@ FaultProbe::KindStats::KindStats(stats::Group& parent, const char* name)
   }
 }
 
-FaultProbe::FaultProbe(stats::Group& parent)
+FaultProbe::CpuStats::CpuStats(stats::Group& parent, CpuId cpu)
+    : group(fmt::format("cpu{}", cpu), &parent),
+      faults("faults", &group),
+      latency(faults, "latency", stats::Unit::kCycles,
+              fmt::format("per fault taken on cpu{} (every kind): cycles from the #PF exception to the "
+                          "completion (or abort) of the access",
+                          cpu)) {
+  latency.keep_values();
+}
+
+FaultProbe::FaultProbe(stats::Group& parent, unsigned cores)
     : group_("tb", &parent),
       faults_group_("faults", &group_),
       all_latency_(faults_group_, "latency", stats::Unit::kCycles,
@@ -36,6 +46,13 @@ FaultProbe::FaultProbe(stats::Group& parent)
                                      syscalls_group_, name, stats::Unit::kCycles,
                                      fmt::format("per {} operation: cycles from kernel entry to return", name)));
   for (auto& [n, dist] : syscalls_) dist->keep_values();
+  for (CpuId cpu = 0; cpu < cores; ++cpu) cpus_.push_back(std::make_unique<CpuStats>(group_, cpu));
+}
+
+std::vector<stats::Group*> FaultProbe::cpu_groups() {
+  std::vector<stats::Group*> groups;
+  for (auto& c : cpus_) groups.push_back(&c->group);
+  return groups;
 }
 
 void FaultProbe::fault_raised(CpuId cpu, mm::FaultKind kind, Cycles now, const CostAccount& handler) {
@@ -53,6 +70,7 @@ void FaultProbe::access_done(CpuId cpu, Cycles now) {
     const Cycles latency = now - it->start;
     kinds_[static_cast<std::size_t>(it->kind)]->latency.sample(latency);
     all_latency_.sample(latency);
+    if (it->cpu < cpus_.size()) cpus_[it->cpu]->latency.sample(latency);
     it = open_.erase(it);
   }
 }

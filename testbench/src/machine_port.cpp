@@ -11,28 +11,59 @@ namespace mmusim::testbench {
 
 Cycles CostAccount::total() const { return std::accumulate(by_phase.begin(), by_phase.end(), Cycles{0}); }
 
-FlushProbe::FlushProbe(stats::Group& parent)
+// `cpu` empty: the overall distributions (the OS's own CPU, whichever it is); else "cpuN".
+FlushLatencies::FlushLatencies(stats::Group& parent, const std::string& cpu)
     : group("flush", &parent),
       local_page_group("local_page", &group),
       local_full_group("local_full", &group),
       cr3_group("cr3", &group),
       shootdown_group("shootdown", &group),
       local_page(local_page_group, "latency", stats::Unit::kCycles,
-                 "per page the OS invalidated on its own CPU (INVLPG): cycles"),
+                 cpu.empty() ? "per page the OS invalidated on its own CPU (INVLPG): cycles"
+                             : fmt::format("per page the OS invalidated while running on {} (INVLPG): cycles", cpu)),
       local_full(local_full_group, "latency", stats::Unit::kCycles,
-                 "per full flush of one PCID on the OS's own CPU (INVPCID type 1): cycles"),
-      cr3(cr3_group, "latency", stats::Unit::kCycles, "per CR3 write (PCID switch at a context switch): cycles"),
+                 cpu.empty() ? "per full flush of one PCID on the OS's own CPU (INVPCID type 1): cycles"
+                             : fmt::format("per full flush of one PCID on {} by the OS running there (INVPCID type "
+                                           "1): cycles",
+                                           cpu)),
+      cr3(cr3_group, "latency", stats::Unit::kCycles,
+          cpu.empty() ? "per CR3 write (PCID switch at a context switch): cycles"
+                      : fmt::format("per CR3 write on {} (PCID switch at a context switch): cycles", cpu)),
       shootdown(shootdown_group, "latency", stats::Unit::kCycles,
-                "per remote shootdown: initiator cycles from sending to the last acknowledgement"),
-      shootdown_targets(shootdown_group, "targets", stats::Unit::kCount, "per remote shootdown: target CPUs"),
-      shootdown_pages(shootdown_group, "pages", stats::Unit::kCount,
-                      "per remote shootdown of a page range: pages (a PCID-wide flush is not sampled)") {
-  for (stats::Distribution* d : {&local_page, &local_full, &cr3, &shootdown, &shootdown_targets, &shootdown_pages})
-    d->keep_values();
+                cpu.empty() ? "per remote shootdown: initiator cycles from sending to the last acknowledgement"
+                            : fmt::format("per remote shootdown initiated on {}: its cycles from sending to the last "
+                                          "acknowledgement",
+                                          cpu)) {
+  for (stats::Distribution* d : {&local_page, &local_full, &cr3, &shootdown}) d->keep_values();
 }
 
-MachinePort::MachinePort(machine::Machine& machine, stats::Group& parent)
-    : machine_(machine), probe_(parent), cpus_(machine.cores()) {}
+FlushProbe::FlushProbe(stats::Group& parent, const std::vector<stats::Group*>& cpu_groups)
+    : all(parent, ""),
+      shootdown_targets(all.shootdown_group, "targets", stats::Unit::kCount, "per remote shootdown: target CPUs"),
+      shootdown_pages(all.shootdown_group, "pages", stats::Unit::kCount,
+                      "per remote shootdown of a page range: pages (a PCID-wide flush is not sampled)"),
+      stolen_per_target(all.shootdown_group, "stolen_per_target", stats::Unit::kCycles,
+                        "per target CPU of each remote shootdown: cycles that CPU spent in IPI handlers "
+                        "(entry, store-buffer drain, invalidation, exit) between the shootdown's start and its "
+                        "last acknowledgement; 0 with INVLPGB") {
+  for (stats::Distribution* d : {&shootdown_targets, &shootdown_pages, &stolen_per_target}) d->keep_values();
+  for (std::size_t c = 0; c < cpu_groups.size(); ++c)
+    per_cpu.push_back(std::make_unique<FlushLatencies>(*cpu_groups[c], fmt::format("cpu{}", c)));
+}
+
+MachinePort::MachinePort(machine::Machine& machine, stats::Group& parent, const std::vector<stats::Group*>& cpu_groups,
+                         const stats::Group* machine_stats)
+    : machine_(machine), probe_(parent, cpu_groups), cpus_(machine.cores()) {
+  for (CpuId c = 0; c < machine.cores(); ++c)
+    stolen_.push_back(machine_stats ? dynamic_cast<const stats::Scalar*>(
+                                          machine_stats->find(fmt::format("cpu{}.ipi.stolen_cycles", c)))
+                                    : nullptr);
+}
+
+std::uint64_t MachinePort::stolen_counter(CpuId cpu) const {
+  const stats::Scalar* s = cpu < stolen_.size() ? stolen_[cpu] : nullptr;
+  return s ? s->value() : 0;
+}
 
 void MachinePort::begin(CpuId cpu) {
   cur_ = cpu;
@@ -121,12 +152,14 @@ void MachinePort::flush_tlb(CpuId initiator, mm::CpuMask targets, const mm::TlbF
   if (targets.test(initiator)) {
     if (flush.full) {
       const Cycles c = machine_.flush_pcid(initiator, flush.pcid);
-      probe_.local_full.sample(c);
+      probe_.all.local_full.sample(c);
+      if (auto* mine = probe_.cpu(initiator)) mine->local_full.sample(c);
       charge(c);
     } else {
       for (VirtAddr va = flush.start; va < flush.end; va += kPageSize) {
         const Cycles c = machine_.invlpg(initiator, flush.pcid, va);
-        probe_.local_page.sample(c);
+        probe_.all.local_page.sample(c);
+        if (auto* mine = probe_.cpu(initiator)) mine->local_page.sample(c);
         charge(c);
       }
     }
@@ -143,8 +176,17 @@ void MachinePort::flush_tlb(CpuId initiator, mm::CpuMask targets, const mm::TlbF
   const std::uint64_t awaited = remote & irqs_off_;
   const bool blocked = awaited != 0;
   if (blocked && blocked_hook_) blocked_hook_(initiator, true, awaited);
+  // Each target's IPI-handler cycles before and after: the shootdown has completed when the
+  // call returns, so every target's handler has run (and counted) by then.
+  std::vector<std::uint64_t> stolen_before;
+  for (std::uint64_t m = remote; m != 0; m &= m - 1)
+    stolen_before.push_back(stolen_counter(static_cast<CpuId>(__builtin_ctzll(m))));
   const Cycles latency = machine_.shootdown(initiator, remote, inv);
-  probe_.shootdown.sample(latency);
+  probe_.all.shootdown.sample(latency);
+  if (auto* mine = probe_.cpu(initiator)) mine->shootdown.sample(latency);
+  std::size_t k = 0;
+  for (std::uint64_t m = remote; m != 0; m &= m - 1)
+    probe_.stolen_per_target.sample(stolen_counter(static_cast<CpuId>(__builtin_ctzll(m))) - stolen_before[k++]);
   probe_.shootdown_targets.sample(static_cast<std::uint64_t>(__builtin_popcountll(remote)));
   if (!flush.full) probe_.shootdown_pages.sample((flush.end - flush.start) >> kPageShift);
   if (blocked && blocked_hook_) blocked_hook_(initiator, false, awaited);
@@ -155,7 +197,8 @@ void MachinePort::flush_tlb(CpuId initiator, mm::CpuMask targets, const mm::TlbF
 
 void MachinePort::write_cr3(CpuId cpu, PhysAddr pgd, Pcid pcid, bool noflush) {
   const Cycles c = machine_.write_cr3(cpu, pgd, pcid, noflush);
-  probe_.cr3.sample(c);
+  probe_.all.cr3.sample(c);
+  if (auto* mine = probe_.cpu(cpu)) mine->cr3.sample(c);
   charge(c);
 }
 

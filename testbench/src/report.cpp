@@ -42,9 +42,10 @@ void print_text_report(std::ostream& out, const Scenario& scenario, const RunRes
                        const stats::Group& root, bool with_trace) {
   fmt::print(out, "mmusim run: {}\n", scenario.name);
   if (with_trace) {
-    fmt::print(out, "\n{:>12}  step\n", "cycle");
+    fmt::print(out, "\n{:>12}{:>12}  step\n", "start", "end");
     for (const TraceLine& t : result.trace)
-      fmt::print(out, "{:>12}  {:<40} -> {}   [line {}]\n", t.cycles_at_end, t.text, t.outcome, t.where.line);
+      fmt::print(out, "{:>12}{:>12}  {:<40} -> {}   [line {}]\n", t.cycles_at_start, t.cycles_at_end, t.text,
+                 t.outcome, t.where.line);
   }
 
   std::vector<std::string> kinds;

@@ -35,11 +35,11 @@ ScenarioRunner::ScenarioRunner(const Scenario& scenario, const SimConfig& config
     : scenario_(scenario),
       config_(with_cores(config, scenario.cores)),
       root_(root),
-      probe_(root),
+      probe_(root, scenario.cores),
       proc_group_("proc", &root) {
   validate(config_);
   machine_ = std::make_unique<machine::Machine>(config_.machine, *this, *this, root_);
-  port_ = std::make_unique<MachinePort>(*machine_, probe_.group());
+  port_ = std::make_unique<MachinePort>(*machine_, probe_.group(), probe_.cpu_groups(), &root_);
   port_->on_blocked([this](CpuId cpu, bool is_blocked, std::uint64_t awaited) { blocked(cpu, is_blocked, awaited); });
   kernel_ = std::make_unique<mm::Kernel>(*port_, config_.kernel, root_);
   slots_.resize(config_.machine.cores);
@@ -65,7 +65,50 @@ ScenarioRunner::ScenarioRunner(const Scenario& scenario, const SimConfig& config
 
 ScenarioRunner::~ScenarioRunner() = default;
 
+void ScenarioRunner::watch(const std::vector<std::string>& paths) {
+  watched_.clear();
+  for (const std::string& path : paths) {
+    const stats::Stat* stat = root_.find(path);
+    if (!stat) throw std::invalid_argument(fmt::format("watch: unknown statistic '{}'", path));
+    watched_.push_back(stat);
+  }
+}
+
+void ScenarioRunner::watched_values(std::vector<double>& counts, std::vector<double>& sums) const {
+  counts.clear();
+  sums.clear();
+  for (const stats::Stat* s : watched_) {
+    counts.push_back(s->value_as_double());
+    const auto* d = dynamic_cast<const stats::Distribution*>(s);
+    sums.push_back(d ? static_cast<double>(d->sum()) : 0.0);
+  }
+}
+
+void ScenarioRunner::step_started(CpuId cpu, std::size_t index) {
+  CpuSlot& slot = slots_[cpu];
+  slot.started = true;
+  StepTiming& t = result_.steps[index];
+  t.ran = true;
+  t.start = machine_->now(cpu);
+  watched_values(slot.watched_at_start, slot.watched_sum_at_start);
+  if (progress_) progress_(next_step_, scenario_.steps.size(), t.start);
+}
+
+void ScenarioRunner::step_ended(CpuId cpu, std::size_t index) {
+  CpuSlot& slot = slots_[cpu];
+  StepTiming& t = result_.steps[index];
+  t.end = machine_->now(cpu);
+  if (!slot.started) t.start = t.end;
+  watched_values(t.watched, t.watched_sum);
+  for (std::size_t i = 0; i < t.watched.size() && slot.started; ++i) {
+    t.watched[i] -= slot.watched_at_start[i];
+    t.watched_sum[i] -= slot.watched_sum_at_start[i];
+  }
+  slot.started = false;
+}
+
 RunResult ScenarioRunner::run() {
+  result_.steps.assign(scenario_.steps.size(), StepTiming{});
   try {
     machine_->run();
   } catch (const std::exception& e) {  // a machine error (e.g. a core that cannot make progress)
@@ -136,7 +179,13 @@ bool ScenarioRunner::start_step(std::size_t index) {
     op.va = *va;
     op.value = a->value;
     op.size = a->size;
-    slot.ops.push_back(op);
+    if (a->pages > 1) {  // made one at a time in next(), before the fence
+      slot.range_op = op;
+      slot.range_left = a->pages;
+      slot.range_tail = slot.ops.size();
+    } else {
+      slot.ops.push_back(op);
+    }
   } else if (std::holds_alternative<FenceStep>(step.op)) {
     op.kind = machine::CoreOp::Kind::kFence;
     slot.ops.push_back(op);
@@ -145,7 +194,8 @@ bool ScenarioRunner::start_step(std::size_t index) {
     slot.ops.push_back(op);
   }
   // Loads, stores and fences run in the step's process: switch to it first if needed.
-  if (const std::string* proc = acting_process(step); proc && slot.ops.back().kind != machine::CoreOp::Kind::kKernel) {
+  const bool user_op = slot.range_left > 0 || slot.ops.back().kind != machine::CoreOp::Kind::kKernel;
+  if (const std::string* proc = acting_process(step); proc && user_op) {
     machine::CoreOp sched = op;
     sched.kind = machine::CoreOp::Kind::kKernel;
     sched.token = index | kScheduleToken;
@@ -160,8 +210,10 @@ bool ScenarioRunner::start_step(std::size_t index) {
 
 void ScenarioRunner::finish_step(CpuId cpu) {
   CpuSlot& slot = slots_[cpu];
+  if (slot.step) step_ended(cpu, *slot.step);
   slot.step.reset();
   slot.ops.clear();
+  slot.range_left = 0;
   if (!slot.blocked) --running_;
   slot.blocked = false;
   slot.awaited = 0;
@@ -184,9 +236,16 @@ void ScenarioRunner::blocked(CpuId cpu, bool is_blocked, std::uint64_t awaited) 
 
 bool ScenarioRunner::next(CpuId cpu, machine::CoreOp& op) {
   CpuSlot& slot = slots_[cpu];
-  if (slot.step && slot.ops.empty()) finish_step(cpu);
+  if (slot.step && slot.ops.empty() && slot.range_left == 0) finish_step(cpu);
   if (!slot.step) pump();
+  if (slot.step && slot.range_left > 0 && slot.ops.size() == slot.range_tail) {
+    slot.ops.push_back(slot.range_op);  // the next page of a page-range access
+    slot.range_op.va += kPageSize;
+    --slot.range_left;
+    if (progress_ && ++ops_since_progress_ % 4096 == 0) progress_(next_step_, scenario_.steps.size(), machine_->now(cpu));
+  }
   if (slot.step && !slot.ops.empty() && !result_.stopped) {
+    if (!slot.started) step_started(cpu, *slot.step);
     op = slot.ops.back();
     slot.ops.pop_back();
     return true;
@@ -212,6 +271,9 @@ void ScenarioRunner::completed(CpuId cpu, const machine::CoreOp& op, std::uint64
   const auto& access = std::get<AccessStep>(step.op);
   if (access.expect == AccessExpect::kSignal)
     fail(step, "signal", fmt::format("expected {}, but the access to {:#x} completed", access.signal, op.va));
+  // A page-range access is traced once, at its last page.
+  const bool traced = access.pages == 1 || slots_[cpu].range_left == 0;
+  const std::string pages = access.pages > 1 ? fmt::format(" ({} pages)", access.pages) : "";
   switch (access.kind) {
     case AccessStep::Kind::kWrite:
       if (access.buffered) {
@@ -219,7 +281,7 @@ void ScenarioRunner::completed(CpuId cpu, const machine::CoreOp& op, std::uint64
         trace(step, "store buffered", now);
       } else {
         shadow_.store(access.proc, op.va, op.value, op.size);
-        trace(step, "stored", now);
+        if (traced) trace(step, "stored" + pages, now);
       }
       return;
     case AccessStep::Kind::kFetch:
@@ -237,7 +299,7 @@ void ScenarioRunner::completed(CpuId cpu, const machine::CoreOp& op, std::uint64
   if (!forwarded)
     check_load(step, access.proc, access.proc, op.va, access.addr, op.size, value, access.expect, access.expected,
                access.signal);
-  trace(step, fmt::format("read {}", value), now);
+  if (traced) trace(step, fmt::format("read {}{}", value, pages), now);
 }
 
 void ScenarioRunner::store_visible(CpuId cpu, const machine::CoreOp& op, PhysAddr, Cycles) {
@@ -264,6 +326,7 @@ void ScenarioRunner::aborted(CpuId cpu, const machine::CoreOp& op, Cycles now) {
   shadow_.exit(access.proc);
   detach_pins(access.proc, 0, ~0ull);
   slots_[cpu].ops.clear();  // the step ends with its process
+  slots_[cpu].range_left = 0;
   if (access.expect == AccessExpect::kSignal && access.signal == name) {
     trace(step, fmt::format("{} (expected)", name), now);
     return;

@@ -70,7 +70,9 @@ void ScenarioRunner::fail(const Step& step, std::string kind, std::string messag
 }
 
 void ScenarioRunner::trace(const Step& step, std::string outcome, Cycles now) {
-  result_.trace.push_back({step.where, step.text, std::move(outcome), now});
+  const auto index = static_cast<std::size_t>(&step - scenario_.steps.data());
+  const StepTiming& t = result_.steps[index];
+  result_.trace.push_back({step.where, step.text, std::move(outcome), t.ran ? t.start : now, now});
 }
 
 void ScenarioRunner::stop(const Step& step, const std::string& kind, const std::string& message) {
@@ -150,6 +152,11 @@ void ScenarioRunner::evaluate(const Step& step, const ExpectStep& expect) {
 
 void ScenarioRunner::instant_step(const Step& step) {
   const Cycles now = machine_->now(0);
+  StepTiming& timing = result_.steps[static_cast<std::size_t>(&step - scenario_.steps.data())];
+  timing.start = timing.end = now;
+  watched_values(timing.watched, timing.watched_sum);
+  std::fill(timing.watched.begin(), timing.watched.end(), 0.0);
+  std::fill(timing.watched_sum.begin(), timing.watched_sum.end(), 0.0);
   if (const auto* e = std::get_if<ExpectStep>(&step.op)) {
     evaluate(step, *e);
     trace(step, "checked", now);

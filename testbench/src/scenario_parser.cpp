@@ -2,6 +2,7 @@
 // threads and their cores, regions, pins) so that the runner never meets bad input.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -353,12 +354,20 @@ class LineParser {
       a.buffered = true;
       ++next;
     }
+    // `expect ...` may also follow the options (read P A pages=8 expect 0): take it first.
+    for (std::size_t i = next + 1; i + 1 < tokens_.size(); ++i)
+      if (tokens_[i].text == "expect") {
+        std::rotate(tokens_.begin() + static_cast<long>(next), tokens_.begin() + static_cast<long>(i),
+                    tokens_.begin() + static_cast<long>(i) + 2);
+        break;
+      }
     next = access_expect(next, kind == AccessStep::Kind::kRead, true, a.expect, a.expected, a.signal);
     if (a.expect == AccessExpect::kSignal)
       st_.dead[a.proc] = fmt::format("killed by the expected {} at line {}", a.signal, line_);
-    const Options o = options(next, {"size"});
+    const Options o = kind == AccessStep::Kind::kFetch ? options(next, {"size"}) : options(next, {"size", "pages"});
     a.size = parse_size(o);
     if (kind == AccessStep::Kind::kFetch && a.size != 8) fail(next, "a fetch has no size");
+    if (auto it = o.values.find("pages"); it != o.values.end()) a.pages = parse_access_pages(a, it->second);
     if (a.size < 8) {
       const std::uint64_t limit = 1ull << (8 * a.size);
       if (a.value >= limit) fail(3, fmt::format("value {} does not fit in {} bytes", a.value, a.size));
@@ -368,6 +377,23 @@ class LineParser {
     if (a.addr.offset % kPageSize + a.size > kPageSize) fail(2, "access crosses a page boundary");
     if (a.addr.offset % a.size) fail(2, fmt::format("address is not {}-byte aligned", a.size));
     return a;
+  }
+
+  // pages=N of a read or write: N >= 1, inside ADDR's region (an absolute address is not checked:
+  // the kernel decides, as for any access).
+  std::uint64_t parse_access_pages(const AccessStep& a, const std::pair<std::string, std::size_t>& v) const {
+    const std::uint64_t pages = parse_number(v.first, v.second, "pages");
+    if (pages == 0) fail(v.second, "pages must be at least 1");
+    if (pages > (1ull << 35)) fail(v.second, "pages must be at most 2^35");
+    if (a.buffered && pages > 1) fail(v.second, "a buffered write takes one page (drop pages= or buffered)");
+    if (!a.addr.region.empty()) {
+      const std::uint64_t region_pages = st_.regions.at(a.addr.region);
+      const std::uint64_t first = a.addr.offset >> kPageShift;
+      if (first >= region_pages || pages > region_pages - first)
+        fail(v.second, fmt::format("pages={} from {} goes beyond region {} ({} pages)", pages, a.addr.str(),
+                                   a.addr.region, region_pages));
+    }
+    return pages;
   }
 
   ForkStep parse_fork(Step& step) {

@@ -39,6 +39,10 @@ void ShadowMemory::store(const std::string& proc, VirtAddr va, std::uint64_t val
     if (device_pin.empty()) v.device_bytes.erase(va + i);
     else v.device_bytes[va + i] = device_pin;
   }
+  // A page the view does not hold reads as zero: storing zeros there changes nothing, and a
+  // million-page first touch with 0 (as will-it-scale writes) costs no host memory.
+  const std::uint64_t mask = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+  if ((value & mask) == 0 && v.pages.find(page_align_down(va)) == v.pages.end()) return;
   auto& slot = v.pages[page_align_down(va)];
   if (!slot) slot = std::make_shared<Page>(Page{});
   else if (slot.use_count() > 1) slot = std::make_shared<Page>(*slot);  // the shadow's own COW

@@ -65,5 +65,23 @@ TEST(ShadowMemory, NewMappingForgetsOldContents) {
   EXPECT_EQ(s.expected("P", kA, 8), 0u);
 }
 
+TEST(ShadowMemory, ZerosIntoAnUntouchedPageHoldNothing) {
+  ShadowMemory s;
+  s.create("P");
+  for (int i = 0; i < 1000; ++i) s.store("P", kA + static_cast<VirtAddr>(i) * kPageSize, 0, 8);
+  EXPECT_EQ(s.pages_held("P"), 0u);
+  EXPECT_EQ(s.check_load("P", kA, 8, 0).kind, OracleVerdict::Kind::kOk);
+  EXPECT_EQ(s.check_load("P", kA, 8, 1).kind, OracleVerdict::Kind::kLostStore);
+  // Once the page holds data, a zero store is a store like any other (and COWs a shared page).
+  s.store("P", kA, 5, 8);
+  s.fork("P", "C");
+  s.store("P", kA, 0, 8);
+  EXPECT_EQ(s.pages_held("P"), 1u);
+  EXPECT_EQ(s.expected("P", kA, 8), 0u);
+  EXPECT_EQ(s.expected("C", kA, 8), 5u) << "the child keeps its copy";
+  s.store("P", kA + kPageSize, 0x100, 1);  // only the low byte is stored: zero
+  EXPECT_EQ(s.pages_held("P"), 1u);
+}
+
 }  // namespace
 }  // namespace mmusim::testbench

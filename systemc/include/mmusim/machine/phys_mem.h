@@ -1,5 +1,5 @@
-// Simulated physical memory: real bytes, stored sparsely (a frame gets storage on its first write;
-// a frame never written reads as zero), plus the latency/bandwidth figures of MemoryParams.
+// Simulated physical memory: real bytes, stored sparsely (a frame gets storage on its first
+// nonzero write; a frame never written reads as zero), plus the latency/bandwidth figures of MemoryParams.
 //
 // Addressing rules (a violation is a model bug, never silently wrong):
 // - every byte accessed must lie below MemoryParams::size_bytes, else std::out_of_range naming
@@ -99,6 +99,9 @@ class PhysMem {
     return create_frame(pfn);
   }
   Frame& create_frame(Pfn pfn);
+  // The frame's storage for a write, or null when the frame has none and the bytes written are
+  // all zero: it reads as zero already (a first-touch page written with 0 costs no host memory).
+  Frame* frame_for_nonzero_write(Pfn pfn, const void* src, std::size_t len);
   void drop_frame(Pfn pfn);
   // 8-byte accesses (PTEs, most loads and stores) copy with a constant size, which the compiler
   // inlines. Little-endian host and target (phys_mem.cpp).
@@ -114,7 +117,10 @@ class PhysMem {
   }
   void raw_write(PhysAddr pa, const void* src, std::size_t len) {
     check_fast(pa, len);
-    std::uint8_t* at = frame_for_write(phys_to_pfn(pa)).data() + (pa & (kPageSize - 1));
+    const Pfn pfn = phys_to_pfn(pa);
+    Frame* f = pfn < indexed_ ? index_[pfn] : nullptr;
+    if (f == nullptr && (f = frame_for_nonzero_write(pfn, src, len)) == nullptr) return;
+    std::uint8_t* at = f->data() + (pa & (kPageSize - 1));
     if (len == 8)
       std::memcpy(at, src, 8);
     else

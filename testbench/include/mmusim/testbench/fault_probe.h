@@ -21,7 +21,8 @@ inline constexpr const char* kSyscallNames[] = {"process_create", "mmap",    "fo
 
 class FaultProbe {
  public:
-  explicit FaultProbe(stats::Group& parent);
+  // `cores`: the cores the scenario uses; each gets its own group "tb.cpuN" (per-core latency).
+  FaultProbe(stats::Group& parent, unsigned cores);
 
   // At the exception: remembers the fault until its access completes.
   void fault_raised(CpuId cpu, mm::FaultKind kind, Cycles now, const CostAccount& handler);
@@ -30,6 +31,8 @@ class FaultProbe {
   // A syscall's cost (fork, mmap, exit, process creation, context switch).
   void syscall(const std::string& name, const CostAccount& cost);
   stats::Group& group() { return group_; }  // "tb"
+  // "tb.cpuN" for the cores the scenario uses (MachinePort adds its per-core flush latencies).
+  std::vector<stats::Group*> cpu_groups();
 
  private:
   struct KindStats {
@@ -47,6 +50,14 @@ class FaultProbe {
   stats::Group faults_group_;
   stats::Distribution all_latency_;
   std::vector<std::unique_ptr<KindStats>> kinds_;
+  // Faults taken on one core, every kind ("tb.cpuN.faults.latency").
+  struct CpuStats {
+    CpuStats(stats::Group& parent, CpuId cpu);
+    stats::Group group;
+    stats::Group faults;
+    stats::Distribution latency;
+  };
+  std::vector<std::unique_ptr<CpuStats>> cpus_;
   stats::Group syscalls_group_;
   std::vector<std::pair<std::string, std::unique_ptr<stats::Distribution>>> syscalls_;
   std::vector<OpenFault> open_;

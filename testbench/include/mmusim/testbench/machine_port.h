@@ -11,6 +11,8 @@
 
 #include <array>
 #include <functional>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "mmusim/machine/machine.h"
@@ -25,22 +27,37 @@ struct CostAccount {
   Cycles total() const;
 };
 
-// TLB flushes the OS made, by kind, with the initiator's latency (tb.flush.*).
-struct FlushProbe {
-  explicit FlushProbe(stats::Group& parent);
+// The flush kinds of one initiator: tb.flush.KIND.latency overall, tb.cpuN.flush.KIND.latency
+// per core.
+struct FlushLatencies {
+  FlushLatencies(stats::Group& parent, const std::string& cpu);  // cpu: "" overall, or "cpuN"
   stats::Group group;
   stats::Group local_page_group, local_full_group, cr3_group, shootdown_group;
   stats::Distribution local_page;  // INVLPG of one page on the initiator
   stats::Distribution local_full;  // one PCID's entries on the initiator (INVPCID type 1)
   stats::Distribution cr3;         // CR3 writes (context switches), with or without the no-flush bit
   stats::Distribution shootdown;   // remote part: from the first IPI (or INVLPGB) to the last ack
+};
+
+// TLB flushes the OS made, by kind, with the initiator's latency (tb.flush.*), the targets,
+// pages and cycles stolen on each target of a shootdown, and the same latencies per core.
+struct FlushProbe {
+  FlushProbe(stats::Group& parent, const std::vector<stats::Group*>& cpu_groups);
+  FlushLatencies all;
   stats::Distribution shootdown_targets;
   stats::Distribution shootdown_pages;
+  stats::Distribution stolen_per_target;
+  std::vector<std::unique_ptr<FlushLatencies>> per_cpu;  // index: initiator CPU
+  FlushLatencies* cpu(CpuId c) { return c < per_cpu.size() ? per_cpu[c].get() : nullptr; }
 };
 
 class MachinePort final : public mm::ArchPort {
  public:
-  MachinePort(machine::Machine& machine, stats::Group& parent);
+  // `cpu_groups`: where the per-core flush latencies go (tb.cpuN), for the cores a scenario uses;
+  // `machine_stats`: the group holding the machine's cpuN.ipi.stolen_cycles (the cycles a
+  // shootdown steals on its targets are read there).
+  MachinePort(machine::Machine& machine, stats::Group& parent, const std::vector<stats::Group*>& cpu_groups = {},
+              const stats::Group* machine_stats = nullptr);
 
   // At kernel entry on `cpu`: starts a new account. end() returns the cycles charged that have
   // not yet been added to the core's time (the handler's return value).
@@ -77,6 +94,7 @@ class MachinePort final : public mm::ArchPort {
   mm::CostPhase phase() const override { return cpus_[cur_].phase; }
 
  private:
+  std::uint64_t stolen_counter(CpuId cpu) const;  // cpuN.ipi.stolen_cycles (0 if unknown)
   void advance_pending();  // brings the running core's clock up to what it was charged
   struct PerCpu {
     CostAccount account;
@@ -85,6 +103,7 @@ class MachinePort final : public mm::ArchPort {
   };
   machine::Machine& machine_;
   FlushProbe probe_;
+  std::vector<const stats::Scalar*> stolen_;  // cpuN.ipi.stolen_cycles, null if unknown
   std::vector<PerCpu> cpus_;
   CpuId cur_ = 0;  // the CPU whose SystemC thread runs the OS now
   std::uint64_t irqs_off_ = 0;

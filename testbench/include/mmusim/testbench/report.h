@@ -12,7 +12,7 @@
 
 namespace mmusim::testbench {
 
-inline constexpr int kStatsSchemaVersion = 1;
+inline constexpr int kStatsSchemaVersion = 2;  // 2: per-core and stolen-cycle probes, the workload object
 
 void print_text_report(std::ostream& out, const Scenario& scenario, const RunResult& result,
                        const stats::Group& root, bool with_trace);

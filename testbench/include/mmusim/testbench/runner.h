@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -36,12 +37,28 @@ struct TraceLine {
   Location where;
   std::string text;
   std::string outcome;
+  Cycles cycles_at_start = 0;  // when the step's core took its first operation
   Cycles cycles_at_end = 0;
+};
+
+// When one step ran, on its core's clock: from taking its first operation to the end of its last
+// (a context switch to the step's process included). A step that needs no core (expect, dma)
+// has start == end == the time it was checked.
+struct StepTiming {
+  bool ran = false;
+  Cycles start = 0;
+  Cycles end = 0;
+  // The change of each statistic given to ScenarioRunner::watch over the step (value_as_double:
+  // a count for scalars and distributions).
+  std::vector<double> watched;
+  // The change of each watched distribution's sum (0 for other statistics).
+  std::vector<double> watched_sum;
 };
 
 struct RunResult {
   std::vector<Failure> failures;
   std::vector<TraceLine> trace;
+  std::vector<StepTiming> steps;  // one per scenario step, in file order
   Cycles cycles = 0;     // the latest core's final time
   bool stopped = false;  // the run stopped early (invariant violation or internal error)
   bool passed() const { return failures.empty(); }
@@ -56,6 +73,13 @@ class ScenarioRunner final : public machine::CoreProgram, public machine::Except
 
   RunResult run();
   const SimConfig& config() const { return config_; }
+  // Statistics whose change over each step is recorded in RunResult::steps (a workload's table
+  // reads flush kinds and targets per step). Throws std::invalid_argument for an unknown path.
+  void watch(const std::vector<std::string>& paths);
+  // Called at each step's start and every few thousand operations of a page-range step, from the
+  // simulation (a progress line): steps started so far, steps in all, the caller's core time.
+  using ProgressHook = std::function<void(std::size_t started, std::size_t steps, Cycles now)>;
+  void on_progress(ProgressHook hook) { progress_ = std::move(hook); }
 
   // machine::CoreProgram
   bool next(CpuId cpu, machine::CoreOp& op) override;
@@ -79,6 +103,13 @@ class ScenarioRunner final : public machine::CoreProgram, public machine::Except
     std::vector<machine::CoreOp> ops;    // its remaining operations, last first
     bool blocked = false;                // waiting in a shootdown for an interrupt-disabled core
     std::uint64_t awaited = 0;           // those cores
+    // A page-range access (pages=N): its accesses are made one at a time when the stack is down
+    // to `range_tail` operations (the fence that follows them), so a million pages take no memory.
+    std::uint64_t range_left = 0;
+    std::size_t range_tail = 0;
+    machine::CoreOp range_op;
+    bool started = false;                // the core took the step's first operation
+    std::vector<double> watched_at_start, watched_sum_at_start;
   };
   void pump();                                       // starts steps while none is running
   bool start_step(std::size_t index);                // false when the step needed no core
@@ -148,6 +179,12 @@ class ScenarioRunner final : public machine::CoreProgram, public machine::Except
   unsigned running_ = 0;       // started, not finished, not blocked
   std::size_t last_step_ = 0;  // for messages about a machine error
   RunResult result_;
+  std::vector<const stats::Stat*> watched_;
+  ProgressHook progress_;
+  std::uint64_t ops_since_progress_ = 0;
+  void step_started(CpuId cpu, std::size_t index);
+  void step_ended(CpuId cpu, std::size_t index);
+  void watched_values(std::vector<double>& counts, std::vector<double>& sums) const;
 };
 
 }  // namespace mmusim::testbench

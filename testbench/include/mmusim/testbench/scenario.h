@@ -59,9 +59,10 @@ struct MmapStep {  // mmap ACTOR REGION PAGES [prot=rw|r|none|rx|rwx] [at=ADDR]
 // by a signal (SIGSEGV, SIGBUS, OOM-kill), or a verdict of the oracle ("missed COW", "wrong COW",
 // "lost store": a known-bad outcome the scenario documents).
 enum class AccessExpect { kNone, kValue, kSignal, kOracle };
-// read ACTOR ADDR [expect V|SIGNAL|VERDICT] [size=N]
-// write ACTOR ADDR V [buffered] [expect SIGNAL] [size=N]
+// read ACTOR ADDR [expect V|SIGNAL|VERDICT] [size=N] [pages=N]
+// write ACTOR ADDR V [buffered] [expect SIGNAL] [size=N] [pages=N]
 // fetch ACTOR ADDR [expect SIGNAL]
+// With pages=N, the access is repeated at ADDR, ADDR+4K, ... (N accesses, one step).
 struct AccessStep {
   enum class Kind { kRead, kWrite, kFetch };
   Kind kind = Kind::kRead;
@@ -72,6 +73,7 @@ struct AccessStep {
   std::uint64_t value = 0;  // the value stored (write)
   unsigned size = 8;
   bool buffered = false;  // write: leave the store in the store buffer (no fence after the step)
+  std::uint64_t pages = 1;  // read/write: one access per page, stride 4 KiB (a page-range access)
   AccessExpect expect = AccessExpect::kNone;
   std::uint64_t expected = 0;  // with kValue (read)
   std::string signal;          // with kSignal: "SIGSEGV", "SIGBUS" or "OOM-kill"; kOracle: the verdict

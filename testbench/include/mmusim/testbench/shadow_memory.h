@@ -46,6 +46,8 @@ class ShadowMemory {
   void exit(const std::string& proc);
   // Compares a completed load with what `proc` must see.
   OracleVerdict check_load(const std::string& proc, VirtAddr va, unsigned size, std::uint64_t got) const;
+  // Pages `proc`'s view holds (a page only ever stored zeros holds none: it reads as zero anyway).
+  std::size_t pages_held(const std::string& proc) const { return view(proc).pages.size(); }
 
  private:
   // One version of a page's content, shared by views until one of them writes; `writer` is the
