@@ -1,8 +1,8 @@
-# Checks that ${JSON} is a stats document of schema version 1 with the statistics issue 2 names.
+# Checks that ${JSON} is a stats document of schema version 2 with the statistics issue 2 names.
 file(READ ${JSON} doc)
 string(JSON schema GET "${doc}" schema)
 string(JSON version GET "${doc}" schema_version)
-if(NOT schema STREQUAL "mmusim.stats" OR NOT version EQUAL 1)
+if(NOT schema STREQUAL "mmusim.stats" OR NOT version EQUAL 2)
   message(FATAL_ERROR "unexpected schema ${schema} v${version}")
 endif()
 foreach(path "mm.faults.missing" "mm.copies" "cpu0.dtlb.misses.load" "cpu0.walker.walks" "tb.faults.wp_copy.latency")
