@@ -90,6 +90,9 @@ mmusim_output_test(sweep.slurm_fake_array NEEDS python
 mmusim_expect_run(sweep.failed_point_is_a_row
   ARGS "sweep;--grid;dtlb.array0.ways=4,3;--no-plot;--out;${MMUSIM_OUT}/sweep_fail;--;run;${MMUSIM_A03}"
   EXIT 1 MATCH "0 +4 +0 +[0-9]+.*1 +3 +2.*sweep: 2 points, 1 failed")
+mmusim_expect_run(sweep.option_key
+  ARGS "sweep;--grid=--trace=false,true;--metric;result.passed;--no-plot;--out;${MMUSIM_OUT}/sweep_option;--;run;${MMUSIM_A03}"
+  EXIT 0 MATCH "point +--trace +status +result.passed\n +0 +false +0 +true\n +1 +true +0 +true")
 mmusim_expect_run(sweep.unknown_key
   ARGS "sweep;--grid;dtlb.colour=1,2;--out;${MMUSIM_OUT}/sweep_bad;--;run;${MMUSIM_A03}"
   EXIT 2 MATCH "--grid dtlb.colour: unknown grid key or bad value: --set dtlb.colour: unknown parameter")
