@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libsystemc-dev verilator zlib1g-dev
   libfmt-dev libgtest-dev googletest libcli11-dev nlohmann-json3-dev
+  python3-matplotlib
 )
 
 missing=()

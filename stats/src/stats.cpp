@@ -39,6 +39,31 @@ std::optional<std::uint64_t> Distribution::percentile(double q) const {
   return max_;
 }
 
+std::vector<std::pair<std::uint64_t, double>> Distribution::cdf(std::size_t max_points) const {
+  std::vector<std::pair<std::uint64_t, double>> points;
+  if (!keep_values_ || count_ == 0) return points;
+  max_points = std::max<std::size_t>(max_points, 2);
+  const auto fraction = [this](std::uint64_t at_or_below) {
+    return static_cast<double>(at_or_below) / static_cast<double>(count_);
+  };
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> cumulative;  // value, samples <= value
+  std::uint64_t seen = 0;
+  for (const auto& [value, n] : values_) cumulative.emplace_back(value, seen += n);
+  if (cumulative.size() <= max_points) {
+    for (const auto& [value, at_or_below] : cumulative) points.emplace_back(value, fraction(at_or_below));
+    return points;
+  }
+  const std::uint64_t steps = max_points - 1;
+  for (std::uint64_t k = 0; k <= steps; ++k) {
+    // Nearest rank of q = k / steps, in integers: ceil(k * count / steps), at least 1.
+    const std::uint64_t rank = std::max<std::uint64_t>(1, (k * count_ + steps - 1) / steps);
+    const auto it = std::lower_bound(cumulative.begin(), cumulative.end(), rank,
+                                     [](const auto& entry, std::uint64_t r) { return entry.second < r; });
+    if (points.empty() || points.back().first != it->first) points.emplace_back(it->first, fraction(it->second));
+  }
+  return points;
+}
+
 void Distribution::reset() {
   count_ = sum_ = max_ = 0;
   min_ = UINT64_MAX;

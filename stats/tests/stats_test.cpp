@@ -75,5 +75,42 @@ TEST(Distribution, PercentilesAreNearestRankOverKeptValues) {
   EXPECT_EQ(k.percentile(0.5), std::nullopt);
 }
 
+TEST(Distribution, CdfListsEveryDistinctValueWhenFew) {
+  Group root("");
+  Distribution d(root, "lat", Unit::kCycles, "test");
+  d.sample(3);
+  EXPECT_TRUE(d.cdf().empty());  // values not kept
+  Distribution k(root, "kept", Unit::kCycles, "test");
+  k.keep_values();
+  EXPECT_TRUE(k.cdf().empty());  // no samples
+  for (std::uint64_t v : {7, 3, 3, 9}) k.sample(v);
+  using P = std::vector<std::pair<std::uint64_t, double>>;
+  EXPECT_EQ(k.cdf(), (P{{3, 0.5}, {7, 0.75}, {9, 1.0}}));
+}
+
+TEST(Distribution, CdfOfManyValuesIsExactPercentiles) {
+  Group root("");
+  Distribution k(root, "kept", Unit::kCycles, "test");
+  k.keep_values();
+  for (std::uint64_t v = 1; v <= 1000; ++v) k.sample(v);
+  const auto points = k.cdf(101);
+  ASSERT_EQ(points.size(), 101u);
+  EXPECT_EQ(points.front(), (std::pair<std::uint64_t, double>{1, 0.001}));
+  EXPECT_EQ(points[50], (std::pair<std::uint64_t, double>{500, 0.5}));
+  EXPECT_EQ(points.back(), (std::pair<std::uint64_t, double>{1000, 1.0}));
+  for (std::size_t i = 1; i < points.size(); ++i) {
+    EXPECT_EQ(points[i].first, 10 * i);  // nearest rank ceil(i / 100 * 1000)
+    EXPECT_EQ(points[i].second, static_cast<double>(10 * i) / 1000.0);  // samples <= value, exactly
+  }
+  // Fewer points than distinct values, with repeated ranks: duplicates are dropped.
+  Distribution skew(root, "skew", Unit::kCycles, "test");
+  skew.keep_values();
+  for (int i = 0; i < 100; ++i) skew.sample(5);
+  for (std::uint64_t v = 6; v < 10; ++v) skew.sample(v);
+  const auto s = skew.cdf(3);
+  using P = std::vector<std::pair<std::uint64_t, double>>;
+  EXPECT_EQ(s, (P{{5, 100.0 / 104}, {9, 1.0}}));
+}
+
 }  // namespace
 }  // namespace mmusim::stats

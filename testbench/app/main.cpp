@@ -1,9 +1,10 @@
 // mmusim: the command-line front end.
-//   mmusim run [FILE] [--config CFG] [--json OUT] [--set key=value]... [--trace]
+//   mmusim run [FILE] [--config CFG] [--json OUT] [--csv OUT] [--set key=value]... [--trace]
 //   mmusim config [--dump]   list every parameter with unit, default and source (or as a
 //                            configuration file)
 //   mmusim stats [FILE]      list every statistic of a run with unit and description
-//   mmusim workload NAME|list [--size S] [--threads T] [--cores C] [--iterations I] ...
+//   mmusim workload, sweep, cow, plot   built-in workloads, a grid of runs, the scenario suite,
+//                            plots (commands.h)
 // Exit codes: 0 passed, 1 the scenario failed, 2 bad input (arguments, scenario, configuration),
 // 3 an internal error of mmusim (a bug: please report it with the scenario).
 #include <CLI/CLI.hpp>
@@ -15,13 +16,16 @@
 #include <iostream>
 #include <systemc>
 
+#include "commands.h"
 #include "mmusim/testbench/default_scenario.h"
 #include "mmusim/testbench/params.h"
 #include "mmusim/testbench/report.h"
+#include "mmusim/testbench/report_csv.h"
 #include "mmusim/testbench/runner.h"
 #include "mmusim/testbench/scenario.h"
 #include "mmusim/testbench/progress.h"
-#include "workload_command.h"
+#include "mmusim/testbench/tools/input_error.h"
+
 #include <unistd.h>
 
 namespace tb = mmusim::testbench;
@@ -36,6 +40,7 @@ struct RunOptions {
   std::string file;
   std::string config_file;
   std::string json_out;
+  std::string csv_out;
   std::vector<std::string> settings;
   bool trace = false;
   std::string progress = "auto";
@@ -69,6 +74,12 @@ int run_command(const RunOptions& opt) {
     if (!out) throw tb::ConfigError(fmt::format("--json {}: cannot open for writing", opt.json_out));
     out << tb::stats_json(scenario, runner.config(), result, root).dump(2) << '\n';
     if (!out) throw tb::ConfigError(fmt::format("--json {}: write failed", opt.json_out));
+  }
+  if (!opt.csv_out.empty()) {
+    std::ofstream out(opt.csv_out);
+    if (!out) throw tb::ConfigError(fmt::format("--csv {}: cannot open for writing", opt.csv_out));
+    tb::write_stats_csv(out, root);
+    if (!out) throw tb::ConfigError(fmt::format("--csv {}: write failed", opt.csv_out));
   }
   return result.passed() ? 0 : kExitFailed;
 }
@@ -118,11 +129,11 @@ int sc_main(int argc, char* argv[]) {
   run_cmd->add_option("--config", run.config_file, "configuration file: 'key = value' lines (mmusim config --dump)")
       ->check(CLI::ExistingFile);
   run_cmd->add_option("--json", run.json_out, "write statistics as JSON (docs/stats.md) to this file");
+  run_cmd->add_option("--csv", run.csv_out, "write statistics as CSV (docs/stats.md) to this file");
   run_cmd->add_option("--set", run.settings, "override a parameter: key=value (see mmusim config)");
   run_cmd->add_flag("--trace", run.trace, "print every executed step with its simulated cycle");
   run_cmd->add_option("--progress", run.progress, "progress line on stderr: auto (on a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
-  mmusim::app::add_workload_command(app);
 
   bool dump = false;
   auto* config_cmd = app.add_subcommand("config", "list every parameter with unit, default and source");
@@ -133,17 +144,29 @@ int sc_main(int argc, char* argv[]) {
   stats_cmd->add_option("file", stats_file, "scenario file (its processes add per-process statistics)")
       ->check(CLI::ExistingFile);
 
+  const std::vector<mmusim::app::Command> commands{
+      mmusim::app::add_workload_command(app),
+      mmusim::app::add_sweep_command(app),
+      mmusim::app::add_cow_command(app),
+      mmusim::app::add_plot_command(app),
+  };
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
-    return code == 0 || e.get_name() == "RuntimeError" ? code : kExitBadInput;  // RuntimeError: a subcommand's code
+    return code == 0 ? 0 : kExitBadInput;
   }
 
   try {
     if (*run_cmd) return run_command(run);
     if (*config_cmd) return config_command(dump);
     if (*stats_cmd) return stats_command(stats_file);
+    for (const auto& command : commands)
+      if (*command.cli) return command.run();
+  } catch (const mmusim::testbench::tools::InputError& e) {
+    fmt::print(std::cerr, "mmusim: error: {}\n", e.what());
+    return kExitBadInput;
   } catch (const tb::ScenarioError& e) {
     fmt::print(std::cerr, "{}\n", e.what());
     return kExitBadInput;

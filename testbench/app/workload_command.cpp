@@ -1,4 +1,4 @@
-#include "workload_command.h"
+#include "commands.h"
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -10,6 +10,7 @@
 
 #include "mmusim/testbench/progress.h"
 #include "mmusim/testbench/report.h"
+#include "mmusim/testbench/report_csv.h"
 #include "mmusim/testbench/runner.h"
 #include "mmusim/testbench/scenario.h"
 #include "mmusim/testbench/workload.h"
@@ -26,6 +27,8 @@ struct WorkloadOptions {
   std::string config_file;
   std::vector<std::string> settings;
   std::string json_out;
+  std::string csv_out;
+  std::string table_csv_out;
   bool print_scenario = false;
   std::string progress = "auto";
   CLI::Option *size_opt = nullptr, *threads_opt = nullptr, *cores_opt = nullptr, *iterations_opt = nullptr;
@@ -48,6 +51,16 @@ bool invariants_set(const WorkloadOptions& o) {
   while (std::getline(in, line))
     if (line.find("mm.check_invariants") != std::string::npos && line.find('#') > line.find("mm.check")) return true;
   return false;
+}
+
+// Writes one output file when its option was given.
+template <typename Writer>
+void write_file(const std::string& path, const char* option, Writer&& write) {
+  if (path.empty()) return;
+  std::ofstream out(path);
+  if (!out) throw tb::ConfigError(fmt::format("{} {}: cannot open for writing", option, path));
+  write(out);
+  if (!out) throw tb::ConfigError(fmt::format("{} {}: write failed", option, path));
 }
 
 int run_workload(const WorkloadOptions& o) {
@@ -95,6 +108,8 @@ int run_workload(const WorkloadOptions& o) {
     out << j.dump(2) << '\n';
     if (!out) throw tb::ConfigError(fmt::format("--json {}: write failed", o.json_out));
   }
+  write_file(o.csv_out, "--csv", [&](std::ostream& out) { tb::write_stats_csv(out, root); });
+  write_file(o.table_csv_out, "--table-csv", [&](std::ostream& out) { tb::write_workload_table_csv(out, table); });
   return result.passed() ? 0 : 1;
 }
 
@@ -117,7 +132,7 @@ int run_guarded(const WorkloadOptions& o) {
 
 }  // namespace
 
-void add_workload_command(CLI::App& app) {
+Command add_workload_command(CLI::App& app) {
   auto o = std::make_shared<WorkloadOptions>();
   auto* cmd = app.add_subcommand("workload", "run a built-in workload and print its result table (list: name them)");
   cmd->add_option("name", o->name, "workload name, or 'list'")->required();
@@ -128,12 +143,12 @@ void add_workload_command(CLI::App& app) {
   cmd->add_option("--config", o->config_file, "configuration file: 'key = value' lines")->check(CLI::ExistingFile);
   cmd->add_option("--set", o->settings, "override a parameter: key=value (see mmusim config)");
   cmd->add_option("--json", o->json_out, "write statistics and the table as JSON (docs/stats.md)");
+  cmd->add_option("--csv", o->csv_out, "write statistics as CSV (docs/stats.md)");
+  cmd->add_option("--table-csv", o->table_csv_out, "write the result table as CSV (for mmusim plot xy)");
   cmd->add_flag("--print-scenario", o->print_scenario, "print the generated scenario and exit");
   cmd->add_option("--progress", o->progress, "progress line on stderr: auto (on a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
-  // The exit code goes back through app.parse(), for success too (main's dispatch does not
-  // know this subcommand).
-  cmd->callback([o] { throw CLI::RuntimeError(run_guarded(*o)); });
+  return {cmd, [o] { return run_guarded(*o); }};
 }
 
 }  // namespace mmusim::app

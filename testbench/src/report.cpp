@@ -103,6 +103,9 @@ nlohmann::ordered_json stats_json(const Scenario& scenario, const SimConfig& con
   j["schema_version"] = kStatsSchemaVersion;
   j["tool"] = tool_versions();
   j["scenario"] = scenario.name;
+  j["known_bad"] = scenario.known_bad.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(scenario.known_bad);
+  j["seed"] = config.machine.seed;
+  j["profile"] = mm::kCostProfileName;
   auto& cfg = j["config"];
   for (const ParamInfo& p : param_table())
     cfg[p.name] = {{"value", p.get(config)}, {"unit", p.unit}, {"description", p.description}};
@@ -144,6 +147,10 @@ nlohmann::ordered_json stats_json(const Scenario& scenario, const SimConfig& con
         e["p99"] = *s.percentile(0.99);
       }
       head(e, s);
+      if (s.keeps_values() && s.count() > 0) {
+        auto& c = e["cdf"] = nlohmann::ordered_json::array();
+        for (const auto& [value, fraction] : s.cdf(kCdfMaxPoints)) c.push_back({value, fraction});
+      }
       auto& b = e["buckets"] = nlohmann::ordered_json::array();
       for (std::size_t i = 0; i < stats::Distribution::kBuckets; ++i)
         if (s.buckets()[i]) b.push_back({{"low", stats::Distribution::bucket_low(i)}, {"count", s.buckets()[i]}});

@@ -8,6 +8,7 @@
 
 #include "mmusim/machine/machine_config.h"
 #include "mmusim/testbench/scenario.h"
+#include "mmusim/testbench/tools/csv_text.h"
 
 namespace mmusim::testbench {
 
@@ -231,6 +232,19 @@ void print_workload_report(std::ostream& out, const Workload& w, const WorkloadP
   fmt::print(out, "\n{} in {} simulated cycles: {} steps, {} failure{}\n", result.passed() ? "PASSED" : "FAILED",
              result.cycles, result.steps.size(), result.failures.size(), result.failures.size() == 1 ? "" : "s");
   for (const Failure& f : result.failures) fmt::print(out, "  {}: {}: {}\n", f.where.str(), f.kind, f.message);
+}
+
+void write_workload_table_csv(std::ostream& out, const WorkloadTable& table) {
+  std::vector<std::string> fields;
+  for (const WorkloadColumn& c : table.columns) fields.push_back(c.name);
+  out << tools::csv_row(fields) << '\n';
+  for (const auto& row : table.rows) {
+    fields.clear();
+    for (const Cell& cell : row)
+      fields.push_back(cell.is_number() ? tools::number_text(cell.get<double>())
+                                        : cell.is_string() ? cell.get<std::string>() : cell.dump());
+    out << tools::csv_row(fields) << '\n';
+  }
 }
 
 nlohmann::ordered_json workload_json(const Workload& w, const WorkloadParams& params, const WorkloadTable& table) {

@@ -10,6 +10,9 @@
 
 namespace mmusim::mm {
 
+// The name of the defaults below, recorded in the JSON header of every run.
+inline constexpr const char* kCostProfileName = "x86-server";
+
 struct CostProfile {
   Cycles exception_entry_cycles = 250;  // #PF delivery, entry stub, pt_regs save
   Cycles exception_exit_cycles = 200;   // return to user (iretq path)

@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace mmusim::stats {
@@ -105,6 +106,12 @@ class Distribution final : public Stat {
   // Nearest rank: the smallest sampled value v with at least q (0 < q <= 1) of the samples <= v.
   // nullopt without keep_values() or without samples.
   std::optional<std::uint64_t> percentile(double q) const;
+  // Points (value, fraction of the samples <= value) of the empirical distribution function,
+  // each exact: every distinct sampled value when there are at most max_points (>= 2) of them,
+  // otherwise the nearest-rank percentiles at q = k / (max_points - 1), k = 0..max_points-1
+  // (so the first point is the minimum and the last the maximum; repeated values once).
+  // Empty without keep_values() or without samples.
+  std::vector<std::pair<std::uint64_t, double>> cdf(std::size_t max_points = 101) const;
 
  private:
   std::uint64_t count_ = 0;

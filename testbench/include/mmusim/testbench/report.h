@@ -12,7 +12,10 @@
 
 namespace mmusim::testbench {
 
-inline constexpr int kStatsSchemaVersion = 2;  // 2: per-core and stolen-cycle probes, the workload object
+// 2: per-core and stolen-cycle probes, the workload object, CDFs, seed and profile in the header.
+inline constexpr int kStatsSchemaVersion = 2;
+// Most points of a latency's "cdf" in the JSON (the exact empirical CDF, docs/stats.md).
+inline constexpr std::size_t kCdfMaxPoints = 101;
 
 void print_text_report(std::ostream& out, const Scenario& scenario, const RunResult& result,
                        const stats::Group& root, bool with_trace);

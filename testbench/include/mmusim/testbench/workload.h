@@ -116,6 +116,8 @@ WorkloadTable make_table(const Workload& w, const WorkloadPlan& plan, const RunR
 // Aligned text: the table, then count/p50/p90/p99/max of every fault and flush kind sampled.
 void print_workload_report(std::ostream& out, const Workload& w, const WorkloadParams& params,
                            const WorkloadTable& table, const RunResult& result, const stats::Group& root);
+// The table as CSV: a header of column names, then one line per row (for `mmusim plot xy`).
+void write_workload_table_csv(std::ostream& out, const WorkloadTable& table);
 // The `workload` object of the JSON output.
 nlohmann::ordered_json workload_json(const Workload& w, const WorkloadParams& params, const WorkloadTable& table);
 
