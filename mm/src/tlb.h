@@ -57,10 +57,11 @@ struct MmuGather {
     extend(va);
   }
   void remove_page(Pfn pfn) { pages.push_back(pfn); }
-  // pte_free_tlb and friends: one page of the table's range is enough for x86, whose INVLPG
-  // drops every paging-structure-cache entry of the PCID.
+  // pte_free_tlb and friends: x86's INVLPG drops every paging-structure-cache entry of the
+  // PCID, so the flush only has to exist: one page when no leaf was cleared. Widening the range
+  // to the table's span would turn every small munmap into a full flush.
   void remove_table(Pfn pfn, VirtAddr va) {
-    extend(va);
+    if (end <= start) extend(va);
     freed_tables = true;
     tables.push_back(pfn);
   }
