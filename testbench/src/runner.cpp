@@ -349,6 +349,16 @@ void ScenarioRunner::count_fault(mm::Pid pid, mm::FaultKind kind) {
 machine::FaultReply ScenarioRunner::page_fault(CpuId cpu, VirtAddr va, std::uint32_t error_code, Cycles now) {
   port_->begin(cpu);
   const Step& step = scenario_.steps[slots_[cpu].step.value_or(last_step_)];
+  if (port_->irqs_disabled_mask() & (1ull << cpu)) {
+    // The loads and stores a GUP-fast section allows stand for what its thread did through the
+    // translations its CPU already holds; a #PF cannot be taken with interrupts disabled, and
+    // handling it could wait forever on a lock held by an operation waiting for this CPU.
+    stop(step, "scenario",
+         fmt::format("cpu{} faulted at {:#x} inside a GUP-fast section (interrupts disabled until its "
+                     "pin_end): only accesses through translations the CPU already holds may run there",
+                     cpu, va));
+    return {machine::FaultOutcome::kAbort, port_->end(cpu)};
+  }
   try {
     const auto pid = kernel_->current(cpu);  // taken first: a fatal fault ends the task
     const mm::FaultResult result = kernel_->handle_page_fault(cpu, va, error_code);

@@ -25,7 +25,8 @@
 namespace mmusim::testbench {
 
 // A check that did not hold. `kind` is one of: "missed COW", "wrong COW", "lost store",
-// "value", "signal", "expect", "syscall", "pin", "deadlock", "invariant", "internal".
+// "value", "signal", "expect", "syscall", "pin", "deadlock", "invariant", "scenario" (the scenario
+// asks for something the model cannot do, e.g. a fault inside a GUP-fast section), "internal".
 struct Failure {
   Location where;
   std::string kind;
