@@ -41,7 +41,7 @@ void page_move_anon_rmap(MmEnv& env, Pfn pfn) {
 
 bool page_try_dup_anon_rmap(MmEnv& env, Pfn pfn, const MmStruct& src_mm) {
   Page& p = env.pages.page(pfn);
-  env.charge(CostPhase::kPteUpdate, env.costs.rmap_cycles);
+  env.charge(CostPhase::kPteUpdate, env.costs.rmap_dup_cycles);
   if (p.test(PG_anon_exclusive)) {
     // page_needs_cow_for_dma: a pin may be in flight; the child must get its own copy so the
     // pinned page stays this mm's exclusive page (I3, B01). no_eager_fork_copy drops the check.

@@ -15,7 +15,8 @@ using machine::TlbParams;
 const char* const kX86 = "Golden Cove / Sapphire Rapids class server core (docs/parameters.md)";
 const char* const kTlbSource =
     "Intel optimization manual TLB table, Golden Cove (docs/parameters.md)";
-const char* const kShootdown = "Linux x86 flush_tlb_mm_range, ~1-3 us to one remote core (anchors.md B.1)";
+const char* const kShootdown =
+    "calibrated: ~1.2 us to one remote core, +~200 ns per further target (anchors.md B.1; docs/calibration.md)";
 
 std::string page_sizes_text(unsigned mask) {
   std::string out;
@@ -97,11 +98,22 @@ void add_machine_params(std::vector<ParamInfo>& t) {
                                  MMUSIM_FIELD(machine.memory.read_cycles)));
   t.push_back(uint_param<Cycles>("memory.write_cycles", "cycles", "latency of one 8-byte memory write",
                                  "as memory.read_cycles", MMUSIM_FIELD(machine.memory.write_cycles)));
-  t.push_back(uint_param<std::uint64_t>("memory.copy_bytes_per_cycle", "bytes/cycle", "page copy bandwidth",
-                                        "~48 GB/s at 3 GHz", MMUSIM_FIELD(machine.memory.copy_bytes_per_cycle)));
-  t.push_back(uint_param<std::uint64_t>("memory.zero_bytes_per_cycle", "bytes/cycle", "page zeroing bandwidth",
-                                        "~96 GB/s at 3 GHz (rep stosb)",
+  t.push_back(uint_param<std::uint64_t>("memory.copy_bytes_per_cycle", "bytes/cycle",
+                                        "page copy bandwidth (copy_page of a cold page)",
+                                        "~24 GB/s at 3 GHz; calibrated: COW fault = minor fault + copy (anchors.md B.2)",
+                                        MMUSIM_FIELD(machine.memory.copy_bytes_per_cycle)));
+  t.push_back(uint_param<std::uint64_t>("memory.zero_bytes_per_cycle", "bytes/cycle",
+                                        "page zeroing bandwidth (clear_page of a cold frame)",
+                                        "~24 GB/s at 3 GHz; calibrated to the ~1 us minor fault (anchors.md B.2)",
                                         MMUSIM_FIELD(machine.memory.zero_bytes_per_cycle)));
+  t.push_back(uint_param<Cycles>("memory.cached_line_cycles", "cycles",
+                                 "an OS page-table access to a line its CPU touched recently (L1 hit)",
+                                 "5: Golden Cove L1D load-to-use", MMUSIM_FIELD(machine.memory.cached_line_cycles)));
+  t.push_back(uint_param<unsigned>("memory.os_recent_lines", "lines",
+                                   "recent 64-byte lines per CPU whose OS accesses cost memory.cached_line_cycles "
+                                   "(0: every OS access costs read/write_cycles)",
+                                   "16; calibrated: fork ~4 ms/GiB (anchors.md B.4)",
+                                   MMUSIM_FIELD(machine.memory.os_recent_lines)));
   add_tlb(t, "itlb", "L1 instruction TLB", &machine::MachineConfig::itlb);
   add_tlb(t, "dtlb", "L1 data TLB", &machine::MachineConfig::dtlb);
   add_tlb(t, "stlb", "unified L2 TLB (STLB)", &machine::MachineConfig::stlb);

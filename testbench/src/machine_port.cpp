@@ -1,5 +1,7 @@
 #include "mmusim/testbench/machine_port.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <numeric>
@@ -53,7 +55,7 @@ FlushProbe::FlushProbe(stats::Group& parent, const std::vector<stats::Group*>& c
 
 MachinePort::MachinePort(machine::Machine& machine, stats::Group& parent, const std::vector<stats::Group*>& cpu_groups,
                          const stats::Group* machine_stats)
-    : machine_(machine), probe_(parent, cpu_groups), cpus_(machine.cores()) {
+    : machine_(machine), probe_(parent, cpu_groups), cpus_(machine.cores()), recent_lines_(machine.cores()) {
   for (CpuId c = 0; c < machine.cores(); ++c)
     stolen_.push_back(machine_stats ? dynamic_cast<const stats::Scalar*>(
                                           machine_stats->find(fmt::format("cpu{}.ipi.stolen_cycles", c)))
@@ -92,13 +94,26 @@ x86::PteVal MachinePort::read_pte(PhysAddr pa) {
     advance_pending();
     return machine_.kernel_load(cur_, pa);
   }
-  charge(machine_.memory().read_cost());
+  charge(line_cost(pa, machine_.memory().read_cost()));
   return machine_.memory().read64(pa);
+}
+
+Cycles MachinePort::line_cost(PhysAddr pa, Cycles miss) {
+  const machine::MemoryParams& params = machine_.memory().params();
+  if (params.os_recent_lines == 0) return miss;
+  std::vector<PhysAddr>& lines = recent_lines_[cur_];
+  const PhysAddr line = pa >> 6;
+  auto it = std::find(lines.begin(), lines.end(), line);
+  const bool hit = it != lines.end();
+  if (hit) lines.erase(it);
+  else if (lines.size() == params.os_recent_lines) lines.pop_back();
+  lines.insert(lines.begin(), line);
+  return hit ? params.cached_line_cycles : miss;
 }
 
 void MachinePort::write_pte(PhysAddr pa, x86::PteVal value) {
   if (!machine_.store_buffer_empty(cur_)) return store_pte(pa, value);
-  charge(machine_.memory().write_cost());
+  charge(line_cost(pa, machine_.memory().write_cost()));
   machine_.memory().write64(pa, value);
 }
 
@@ -113,7 +128,8 @@ x86::PteVal MachinePort::xchg_pte(PhysAddr pa, x86::PteVal value) {
     advance_pending();
     machine_.drain_for_locked(cur_);
   }
-  charge(machine_.memory().read_cost() + machine_.memory().write_cost());
+  const Cycles miss = machine_.memory().read_cost() + machine_.memory().write_cost();
+  charge(line_cost(pa, miss) == miss ? miss : 2 * machine_.memory().params().cached_line_cycles);
   return machine_.memory().xchg64(pa, value);
 }
 

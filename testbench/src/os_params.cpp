@@ -27,6 +27,9 @@ void add_os_params(std::vector<ParamInfo>& t) {
                                  MMUSIM_FIELD(kernel.costs.ptl_cycles)));
   t.push_back(uint_param<Cycles>("os.rmap_cycles", "cycles", "anon rmap update, LRU add, counters", kCost,
                                  MMUSIM_FIELD(kernel.costs.rmap_cycles)));
+  t.push_back(uint_param<Cycles>("os.rmap_dup_cycles", "cycles",
+                                 "page_try_dup_anon_rmap at fork (mapcount and refcount increments)",
+                                 "calibrated: fork ~4 ms/GiB (anchors.md B.4)", MMUSIM_FIELD(kernel.costs.rmap_dup_cycles)));
   t.push_back(uint_param<Cycles>("os.pte_copy_cycles", "cycles", "copy_present_pte per entry beyond memory traffic",
                                  kCost, MMUSIM_FIELD(kernel.costs.pte_copy_cycles)));
   t.push_back(uint_param<Cycles>("os.vma_copy_cycles", "cycles", "dup_mmap per VMA", kCost,

@@ -15,8 +15,13 @@ struct MemoryParams {
   std::uint64_t size_bytes = 1ull << 30;  // simulated physical memory (multiple of 4 KiB)
   Cycles read_cycles = 30;                // one 8-byte read (PTE fetch or load)
   Cycles write_cycles = 30;               // one 8-byte write
-  std::uint64_t copy_bytes_per_cycle = 16;  // page copy bandwidth
-  std::uint64_t zero_bytes_per_cycle = 32;  // page zeroing bandwidth
+  std::uint64_t copy_bytes_per_cycle = 8;   // page copy bandwidth (cold source and destination)
+  std::uint64_t zero_bytes_per_cycle = 8;   // page zeroing bandwidth (clear_page of a cold frame)
+  // The OS's page-table loops (fork's copy, zap, mprotect) walk consecutive entries, eight to a
+  // 64-byte line: an OS access to one of the last `os_recent_lines` lines its CPU touched costs
+  // `cached_line_cycles` (an L1 hit) instead of read_cycles / write_cycles. 0 lines: never.
+  Cycles cached_line_cycles = 5;
+  unsigned os_recent_lines = 16;
 };
 
 // Victim selection of a set-associative structure.
@@ -90,11 +95,13 @@ const char* shootdown_mechanism_name(ShootdownMechanism m);  // "ipi", "invlpgb"
 
 struct InterconnectParams {
   ShootdownMechanism mechanism = ShootdownMechanism::kIpi;
-  Cycles ipi_send_cycles = 300;           // initiator: write the ICR for one target
-  Cycles ipi_delivery_cycles = 600;       // wire: from send to the target's interrupt
-  Cycles ipi_handler_entry_cycles = 600;  // target: interrupt entry (drains its store buffer)
+  // Calibrated (docs/calibration.md) to anchors.md B.1: one remote target ~1.2 us, ~200 ns more
+  // per further target (about 1 us + 200 ns per receiver; 64 cores ~14 us).
+  Cycles ipi_send_cycles = 600;           // initiator: flush_tlb_info setup + ICR write, per target
+  Cycles ipi_delivery_cycles = 900;       // wire: from send to the target's interrupt
+  Cycles ipi_handler_entry_cycles = 900;  // target: interrupt entry (drains its store buffer)
   Cycles ipi_handler_exit_cycles = 300;   // target: iret
-  Cycles ipi_ack_cycles = 300;            // target's ack store becoming visible to the initiator
+  Cycles ipi_ack_cycles = 600;            // target's ack line moving back to the polling initiator
   Cycles invlpgb_issue_cycles = 100;      // initiator: one INVLPGB (one VA or one PCID)
   Cycles invlpgb_per_target_cycles = 50;  // broadcast fabric: per target core
   Cycles tlbsync_cycles = 500;            // initiator: TLBSYNC wait for completion

@@ -96,6 +96,9 @@ class MachinePort final : public mm::ArchPort {
  private:
   std::uint64_t stolen_counter(CpuId cpu) const;  // cpuN.ipi.stolen_cycles (0 if unknown)
   void advance_pending();  // brings the running core's clock up to what it was charged
+  // The cost of an OS access to the line of `pa` on the running CPU: cached_line_cycles when it
+  // is one of the last os_recent_lines lines that CPU's OS path touched, `miss` otherwise.
+  Cycles line_cost(PhysAddr pa, Cycles miss);
   struct PerCpu {
     CostAccount account;
     Cycles pending = 0;  // charged, not yet added to the core's local time
@@ -105,6 +108,7 @@ class MachinePort final : public mm::ArchPort {
   FlushProbe probe_;
   std::vector<const stats::Scalar*> stolen_;  // cpuN.ipi.stolen_cycles, null if unknown
   std::vector<PerCpu> cpus_;
+  std::vector<std::vector<PhysAddr>> recent_lines_;  // per CPU, most recent first (kept across entries)
   CpuId cur_ = 0;  // the CPU whose SystemC thread runs the OS now
   std::uint64_t irqs_off_ = 0;
   static constexpr Cycles kRelaxCycles = 100;  // one round of a contended lock's spin (PAUSE loop)
