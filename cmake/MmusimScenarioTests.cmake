@@ -103,3 +103,14 @@ mmusim_expect_run(cli.bad_enum ARGS "run;--set;dtlb.replacement=fifo" EXIT 2 MAT
 mmusim_expect_run(cli.plru_needs_power_of_two
   ARGS "run;--set;dtlb.replacement=plru;--set;dtlb.array0.ways=3;--set;dtlb.array0.entries=12" EXIT 2
   MATCH "dtlb.array0")
+
+# Calibration (docs/calibration.md): the defaults fall within every accepted range; a
+# miscalibrated IPI delivery cost is reported out of range (exit 1); bad settings are input errors.
+mmusim_expect_run(calibrate.quick_in_range
+  ARGS "calibrate;--quick;--jobs;2;--out;${PROJECT_BINARY_DIR}/calibration_quick.md" EXIT 0
+  MATCH "Classic fork, per GiB[^\n]*in range")
+mmusim_expect_run(calibrate.detects_miscalibration
+  ARGS "calibrate;--quick;--jobs;2;--set;interconnect.ipi_delivery_cycles=30000" EXIT 1
+  MATCH "Shootdown to one remote core[^\n]*OUT OF RANGE")
+mmusim_expect_run(calibrate.bad_setting
+  ARGS "calibrate;--quick;--set;no.such=1" EXIT 2 MATCH "unknown parameter")

@@ -85,6 +85,7 @@ MachineConfig::MachineConfig() {
 }
 
 std::string MachineConfig::validate() const {
+  if (clock_mhz == 0) return "clock_mhz must be nonzero";
   if (cores < 1 || cores > kMaxCores)
     return "cores=" + std::to_string(cores) + " is outside 1.." + std::to_string(kMaxCores);
   if (memory.size_bytes == 0 || memory.size_bytes % kPageSize != 0)

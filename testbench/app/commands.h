@@ -17,5 +17,6 @@ Command add_workload_command(CLI::App& app);  // workload_command.cpp
 Command add_sweep_command(CLI::App& app);  // sweep_command.cpp
 Command add_cow_command(CLI::App& app);    // cow_command.cpp
 Command add_plot_command(CLI::App& app);   // plot_command.cpp
+Command add_calibrate_command(CLI::App& app);  // calibrate_command.cpp
 
 }  // namespace mmusim::app

@@ -15,6 +15,7 @@
 #include "mmusim/testbench/sweep/grid.h"
 #include "mmusim/testbench/tools/input_error.h"
 #include "mmusim/testbench/tools/process_pool.h"
+#include "mmusim/testbench/tools/scratch_dir.h"
 
 namespace mmusim::app {
 namespace {
@@ -42,28 +43,9 @@ void write_text(const std::string& option, const std::string& path, const std::s
   if (!out) throw tools::InputError(fmt::format("{} {}: cannot write", option, path));
 }
 
-// A private scratch folder for the runs' JSON and logs, removed when the suite is done.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/mmusim-cow-XXXXXX";
-    if (!mkdtemp(pattern.data())) throw tools::InputError(fmt::format("cannot create {}", pattern));
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 int run_suite(const CowOptions& opt) {
   const auto entries = cow::discover(opt.paths.empty() ? std::vector<std::string>{MMUSIM_SCENARIOS_DIR} : opt.paths);
-  const ScratchDir scratch;
+  const tools::ScratchDir scratch("cow");
   const std::string mmusim = tools::self_executable();
   std::vector<tools::Job> jobs;
   for (std::size_t i = 0; i < entries.size(); ++i) {

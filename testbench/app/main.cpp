@@ -149,6 +149,7 @@ int sc_main(int argc, char* argv[]) {
       mmusim::app::add_sweep_command(app),
       mmusim::app::add_cow_command(app),
       mmusim::app::add_plot_command(app),
+      mmusim::app::add_calibrate_command(app),
   };
 
   try {

@@ -89,6 +89,8 @@ void add_pwc(std::vector<ParamInfo>& t, const std::string& name, const std::stri
 void add_machine_params(std::vector<ParamInfo>& t) {
   t.push_back(uint_param<unsigned>("cores", "cores", "number of simulated cores (1..64)", "one core; scenarios raise it",
                                    MMUSIM_FIELD(machine.cores)));
+  t.push_back(uint_param<unsigned>("clock_mhz", "MHz", "core clock: converts cycles to time (calibration, reports)",
+                                   "3000: the x86-server profile", MMUSIM_FIELD(machine.clock_mhz)));
   t.push_back(uint_param<std::uint64_t>("seed", "seed", "seed of everything random in the run (random replacement)",
                                         "1", MMUSIM_FIELD(machine.seed)));
   t.push_back(uint_param<std::uint64_t>("memory.size_bytes", "bytes", "simulated physical memory", "1 GiB",

@@ -115,6 +115,7 @@ inline constexpr unsigned kMaxCores = 64;
 struct MachineConfig {
   MachineConfig();  // the x86-server defaults (TLB arrays and paging-structure caches)
   unsigned cores = 1;
+  unsigned clock_mhz = 3000;  // core clock: turns cycles into time in reports and calibration
   std::uint64_t seed = 1;  // random replacement and anything else random in the machine
   MemoryParams memory;
   TlbParams itlb;
