@@ -2,6 +2,7 @@
 // kernel entries, waits). Time, sleeping and interrupts are in core_irq.cpp.
 #include "mmusim/machine/core.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 
@@ -77,6 +78,7 @@ Core::Core(const sc_core::sc_module_name& name, CpuId id, const MachineConfig& c
       group_("cpu" + std::to_string(id), &parent),
       mmu_(config, memory, group_, id),
       sb_(config.store_buffer, memory, this, group_),
+      walks_(config.walker.max_walks, config.core.miss_window_ops, group_),
       stats_(group_, mmu_) {
   SC_THREAD(thread);
 }
@@ -113,10 +115,12 @@ void Core::run_program() {
     }
     CoreOp op;
     if (!program_.next(id_, op)) {
+      settle_walks();  // the program ends when its last load has completed
       ended_ = true;
       stats_.cycles.inc(now_);
       continue;
     }
+    if (__builtin_expect(walks_.pending(), 0)) before_issue(op.kind);
     switch (op.kind) {
       case CoreOp::Kind::kLoad:
         execute_access<CoreOp::Kind::kLoad>(op);
@@ -192,14 +196,68 @@ void Core::complete_any(const CoreOp& op, PhysAddr pa) {
   }
 }
 
+// Loads, fetches and computes may issue under overlapped loads (within the window); every other
+// operation is an ordering point (miss_window.h).
+void Core::before_issue(CoreOp::Kind kind) {
+  switch (kind) {
+    case CoreOp::Kind::kLoad:
+    case CoreOp::Kind::kFetch:
+    case CoreOp::Kind::kCompute:
+      advance(walks_.issue(now_) - now_);
+      return;
+    default:
+      settle_walks();
+      return;
+  }
+}
+
+void Core::walk_blocking(Cycles walk_cycles) {
+  advance(walks_.start_walk(now_, walk_cycles) - now_);
+}
+
 // One memory access of kind K (op.kind == K): translate, then the data side. The common case (a
-// translation that succeeds) stays in this short function; faults go to fault_and_retry.
+// TLB hit that permits the access) stays in this short function; walks go to execute_walked,
+// faults to fault_and_retry.
 template <CoreOp::Kind K>
 void Core::execute_access(const CoreOp& op) {
   check_access(op);
   const Translation t = mmu_.translate(cr3_root_, pcid_, op.va, access_type(K));
-  advance(t.cycles);
-  if (__builtin_expect(t.ok(), 1)) {
+  if (__builtin_expect(!t.walked(), 1)) {
+    advance(t.cycles);
+    if (__builtin_expect(t.ok(), 1)) {
+      complete_access<K>(op, t.pa);
+      return;
+    }
+    fault_and_retry(op, t);
+    return;
+  }
+  execute_walked<K>(op, t);
+}
+
+// The TLB lookups, then the walk: overlapped for a load whose walk succeeded without an A/D
+// write-back, else blocking (an A/D write-back first waits for the overlapped loads, as a locked
+// operation would).
+template <CoreOp::Kind K>
+void Core::execute_walked(const CoreOp& op, const Translation& t) {
+  advance(t.cycles - t.walk_cycles);
+  if constexpr (K == CoreOp::Kind::kLoad) {
+    if (t.ok() && t.ad_writes == 0) {
+      const Cycles walk_end = walks_.start_walk(now_, t.walk_cycles);
+      advance(walks_.walker_free(now_) - now_);
+      // The data side at issue, as for any load (values are those of in-order execution); the
+      // load completes that long after its walk.
+      const StoreBuffer::LoadResult r = sb_.load(t.pa, op.size, now_);
+      advance(r.cycles);
+      stats_.loads.inc();
+      const Cycles done = walk_end + r.cycles;
+      if (done > now_) walks_.overlap(done);
+      program_.completed(id_, op, r.value, std::max(done, now_));
+      return;
+    }
+  }
+  if (t.ad_writes != 0) settle_walks();
+  walk_blocking(t.walk_cycles);
+  if (t.ok()) {
     complete_access<K>(op, t.pa);
     return;
   }
@@ -215,6 +273,7 @@ void Core::fault_and_retry(const CoreOp& op, Translation t) {
                                hex(op.va) + " faulted " + std::to_string(faults + 1) +
                                " times in a row (error code " + hex(t.error_code) +
                                "); the exception vector keeps answering kRetry without a fix");
+    settle_walks();  // #PF is delivered once every older access has completed
     drain_store_buffer(DrainCause::kException);
     mmu_.invalidate_for_fault(pcid_, op.va);
     const FaultReply reply = vector_.page_fault(id_, op.va, t.error_code, now_);
@@ -225,7 +284,8 @@ void Core::fault_and_retry(const CoreOp& op, Translation t) {
       return;
     }
     t = mmu_.translate(cr3_root_, pcid_, op.va, access_type(op.kind));
-    advance(t.cycles);
+    advance(t.cycles - t.walk_cycles);
+    if (t.walked()) walk_blocking(t.walk_cycles);  // nothing is outstanding after the #PF
     if (t.ok()) {
       complete_any(op, t.pa);
       return;

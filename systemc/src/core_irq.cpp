@@ -155,6 +155,7 @@ void Core::take_interrupts() {
 // ack), the invalidation, iret, then the ack, visible to the initiator ipi_ack_cycles later.
 void Core::handle_ipi(const PendingIpi& ipi) {
   const InterconnectParams& ic = config_.interconnect;
+  settle_walks();  // taken at an instruction boundary: the older accesses complete first
   const Cycles start = now_;
   drain_store_buffer(DrainCause::kInterrupt);
   advance(ic.ipi_handler_entry_cycles);

@@ -4,6 +4,9 @@
 // kernel only when its quantum is used up, when it sleeps, and at shootdowns. Page faults and
 // kernel entries are handed synchronously, in this thread, to the ExceptionVector.
 //
+// Page walks may overlap younger operations (walker.max_walks, core.miss_window_ops): the timing
+// model is MissWindow's (miss_window.h); values and faults are those of in-order execution.
+//
 // Interrupts (IPIs) are taken at operation boundaries, in the middle of kCompute work, while the
 // core sleeps (kWait, or its program has ended) and while it waits for the acks of its own
 // shootdown; never inside a handler otherwise. An interrupt posted while the core runs ahead of
@@ -23,6 +26,7 @@
 #include "mmusim/machine/core_interfaces.h"
 #include "mmusim/machine/invalidation.h"
 #include "mmusim/machine/machine_config.h"
+#include "mmusim/machine/miss_window.h"
 #include "mmusim/machine/mmu.h"
 #include "mmusim/machine/phys_mem.h"
 #include "mmusim/machine/store_buffer.h"
@@ -164,6 +168,16 @@ class Core : public sc_core::sc_module, private StoreSink {
   void execute_access(const CoreOp& op);
   template <CoreOp::Kind K>
   void complete_access(const CoreOp& op, PhysAddr pa);
+  // An access whose translation walked: overlapped (a load) or blocking (miss_window.h).
+  template <CoreOp::Kind K>
+  void execute_walked(const CoreOp& op, const Translation& t);
+  // The miss window: before an operation of `kind` while overlapped loads are outstanding;
+  // waiting for all of them (an ordering point); a walk the core waits for.
+  void before_issue(CoreOp::Kind kind);
+  void settle_walks() {
+    if (walks_.pending()) advance(walks_.settle(now_) - now_);
+  }
+  void walk_blocking(Cycles walk_cycles);
   void complete_any(const CoreOp& op, PhysAddr pa);
   void fault_and_retry(const CoreOp& op, Translation t);
   std::uint64_t fetch_or_locked(const CoreOp& op, PhysAddr pa);
@@ -202,10 +216,12 @@ class Core : public sc_core::sc_module, private StoreSink {
   sc_core::sc_event ack_event_;
   ShootdownRequest* in_flight_ = nullptr;
 
-  // The group first: the Mmu and the store buffer register their groups under it.
+  // The group first: the Mmu, the store buffer and the miss window register their groups
+  // under it.
   stats::Group group_;
   Mmu mmu_;
   StoreBuffer sb_;
+  MissWindow walks_;
   struct CoreStats {
     CoreStats(stats::Group& g, const Mmu& mmu);
     stats::Scalar loads;

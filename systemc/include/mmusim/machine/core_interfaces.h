@@ -60,7 +60,10 @@ class CoreProgram {
   virtual bool next(CpuId cpu, CoreOp& op) = 0;
   // A kLoad, kStore, kFetch or kLocked completed (after any faults and retries) at core cycle
   // `now`. `value` is the loaded value (kLoad, kFetch), the old memory value (kLocked), or the
-  // stored bytes (kStore, which has only retired into the store buffer at `now`).
+  // stored bytes (kStore, which has only retired into the store buffer at `now`). Calls come in
+  // program order; a load whose walk overlaps younger operations (miss_window.h) reports its
+  // completion cycle, which may be later than the core's time at the call and than the `now` of
+  // the next operations.
   virtual void completed(CpuId cpu, const CoreOp& op, std::uint64_t value, Cycles now) = 0;
   // A kLoad, kStore, kFetch or kLocked was aborted by the exception vector.
   virtual void aborted(CpuId cpu, const CoreOp& op, Cycles now) = 0;

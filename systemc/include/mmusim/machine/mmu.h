@@ -41,8 +41,13 @@ struct Translation {
   std::uint32_t error_code = 0;  // #PF error code when !ok()
   Cycles cycles = 0;             // TLB lookups + any walk
   unsigned page_shift = 0;       // when ok(): 12, 21 or 30 (size of the page translated through)
+  // The walk's part of `cycles` and its A/D write-backs (0 without a walk), for the core's
+  // miss window (miss_window.h).
+  Cycles walk_cycles = 0;
+  unsigned ad_writes = 0;
 
   bool ok() const { return status == Status::kOk; }
+  bool walked() const { return path != Path::kHit && path != Path::kStlbHit; }
 };
 
 // True if a cached translation allows the access (CR0.WP=1, no SMEP/SMAP, as the walker).
