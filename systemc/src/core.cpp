@@ -103,60 +103,6 @@ void Core::thread() {
   }
 }
 
-// The program's stream, then (once it has ended) interrupts and store-buffer drains only. The
-// thread never returns: a core that has nothing left sleeps, and the simulation ends when no
-// core has anything left (SystemC runs out of events).
-void Core::run_program() {
-  for (;;) {
-    at_boundary();
-    if (ended_) {
-      sleep(false);
-      continue;
-    }
-    CoreOp op;
-    if (!program_.next(id_, op)) {
-      settle_walks();  // the program ends when its last load has completed
-      ended_ = true;
-      stats_.cycles.inc(now_);
-      continue;
-    }
-    if (__builtin_expect(walks_.pending(), 0)) before_issue(op.kind);
-    switch (op.kind) {
-      case CoreOp::Kind::kLoad:
-        execute_access<CoreOp::Kind::kLoad>(op);
-        break;
-      case CoreOp::Kind::kStore:
-        execute_access<CoreOp::Kind::kStore>(op);
-        break;
-      case CoreOp::Kind::kFetch:
-        execute_access<CoreOp::Kind::kFetch>(op);
-        break;
-      case CoreOp::Kind::kLocked:
-        execute_access<CoreOp::Kind::kLocked>(op);
-        break;
-      case CoreOp::Kind::kFence:
-        // MFENCE (HW6): every earlier store is globally visible before anything later runs.
-        stats_.fences.inc();
-        drain_store_buffer(DrainCause::kFence);
-        advance(config_.core.fence_cycles);
-        break;
-      case CoreOp::Kind::kCompute:
-        stats_.computes.inc();
-        compute(op.cycles);
-        break;
-      case CoreOp::Kind::kKernel:
-        stats_.kernel_entries.inc();
-        drain_store_buffer(DrainCause::kKernelEntry);
-        advance(vector_.kernel_entry(id_, op, now_));
-        break;
-      case CoreOp::Kind::kWait:
-        stats_.waits.inc();
-        sleep(true);
-        break;
-    }
-  }
-}
-
 void Core::bad_access(const CoreOp& op) const {
   const char* what = op_name(op.kind);
   if (op.size != 1 && op.size != 2 && op.size != 4 && op.size != 8)
@@ -215,16 +161,30 @@ void Core::walk_blocking(Cycles walk_cycles) {
   advance(walks_.start_walk(now_, walk_cycles) - now_);
 }
 
-// One memory access of kind K (op.kind == K): translate, then the data side. The common case (a
-// TLB hit that permits the access) stays in this short function; walks go to execute_walked,
-// faults to fault_and_retry.
+// One memory access of kind K (op.kind == K): translate, then the data side. The common case (an
+// L1 hit answered by the hit cache, Mmu::translate_cached) is the short path; walks go to
+// execute_walked, faults to fault_and_retry.
+// Inlined into run_program's loop (no call per access on the L1-hit path).
 template <CoreOp::Kind K>
-void Core::execute_access(const CoreOp& op) {
+inline __attribute__((always_inline)) void Core::execute_access(const CoreOp& op) {
   check_access(op);
-  const Translation t = mmu_.translate(cr3_root_, pcid_, op.va, access_type(K));
-  if (__builtin_expect(!t.walked(), 1)) {
+  PhysAddr pa;
+  if (__builtin_expect(mmu_.translate_cached(pcid_, op.va, access_type(K), Privilege::kUser, pa),
+                       1)) {
+    advance(mmu_.l1_hit_cycles(access_type(K)));
+    complete_access<K>(op, pa);
+    return;
+  }
+  execute_uncached<K>(op);
+}
+
+template <CoreOp::Kind K>
+__attribute__((noinline)) void Core::execute_uncached(const CoreOp& op) {
+  const Translation t =
+      mmu_.translate_slow(cr3_root_, pcid_, op.va, access_type(K), Privilege::kUser);
+  if (!t.walked()) {
     advance(t.cycles);
-    if (__builtin_expect(t.ok(), 1)) {
+    if (t.ok()) {
       complete_access<K>(op, t.pa);
       return;
     }
@@ -313,6 +273,66 @@ std::uint64_t Core::fetch_or_locked(const CoreOp& op, PhysAddr pa) {
   stats_.locked.inc();
   program_.store_visible(id_, op, pa, now_);
   return value;
+}
+
+// The program's stream, then (once it has ended) interrupts and store-buffer drains only. The
+// thread never returns: a core that has nothing left sleeps, and the simulation ends when no
+// core has anything left (SystemC runs out of events).
+void Core::run_program() {
+  for (;;) {
+    at_boundary();
+    if (batch_next_ == batch_end_) {
+      if (ended_) {
+        sleep(false);
+        continue;
+      }
+      const unsigned n = program_.next_batch(id_, batch_.data(), kBatchOps);
+      batch_next_ = batch_.data();
+      batch_end_ = batch_next_ + n;
+      if (n == 0) {
+        settle_walks();  // the program ends when its last load has completed
+        ended_ = true;
+        stats_.cycles.inc(now_);
+        continue;
+      }
+    }
+    // A reference into the batch: nothing refills it before the operation has run.
+    const CoreOp& op = *batch_next_++;
+    if (__builtin_expect(walks_.pending(), 0)) before_issue(op.kind);
+    switch (op.kind) {
+      case CoreOp::Kind::kLoad:
+        execute_access<CoreOp::Kind::kLoad>(op);
+        break;
+      case CoreOp::Kind::kStore:
+        execute_access<CoreOp::Kind::kStore>(op);
+        break;
+      case CoreOp::Kind::kFetch:
+        execute_access<CoreOp::Kind::kFetch>(op);
+        break;
+      case CoreOp::Kind::kLocked:
+        execute_access<CoreOp::Kind::kLocked>(op);
+        break;
+      case CoreOp::Kind::kFence:
+        // MFENCE (HW6): every earlier store is globally visible before anything later runs.
+        stats_.fences.inc();
+        drain_store_buffer(DrainCause::kFence);
+        advance(config_.core.fence_cycles);
+        break;
+      case CoreOp::Kind::kCompute:
+        stats_.computes.inc();
+        compute(op.cycles);
+        break;
+      case CoreOp::Kind::kKernel:
+        stats_.kernel_entries.inc();
+        drain_store_buffer(DrainCause::kKernelEntry);
+        advance(vector_.kernel_entry(id_, op, now_));
+        break;
+      case CoreOp::Kind::kWait:
+        stats_.waits.inc();
+        sleep(true);
+        break;
+    }
+  }
 }
 
 void Core::store_drained(const BufferedStore& store) {

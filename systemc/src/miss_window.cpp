@@ -42,6 +42,7 @@ MissWindow::MissWindow(unsigned max_walks, unsigned window_ops, stats::Group& pa
 // ones have.
 void MissWindow::retire(Cycles now) {
   while (!outstanding_.empty() && outstanding_.front().done <= now) outstanding_.pop_front();
+  pending_ = !outstanding_.empty();
 }
 
 Cycles MissWindow::issue(Cycles now) {
@@ -60,6 +61,7 @@ Cycles MissWindow::issue(Cycles now) {
 Cycles MissWindow::settle(Cycles now) {
   if (outstanding_.empty()) return now;
   outstanding_.clear();
+  pending_ = false;
   if (latest_done_ <= now) return now;
   stats_.order_waits.inc();
   stats_.order_wait_cycles.inc(latest_done_ - now);
@@ -89,6 +91,7 @@ Cycles MissWindow::walker_free(Cycles now) {
 void MissWindow::overlap(Cycles done) {
   stats_.overlapped_loads.inc();
   outstanding_.push_back({done, issued_});
+  pending_ = true;
   latest_done_ = outstanding_.size() == 1 ? done : std::max(latest_done_, done);
 }
 

@@ -168,7 +168,10 @@ class Core : public sc_core::sc_module, private StoreSink {
   void execute_access(const CoreOp& op);
   template <CoreOp::Kind K>
   void complete_access(const CoreOp& op, PhysAddr pa);
-  // An access whose translation walked: overlapped (a load) or blocking (miss_window.h).
+  // An access the L1's hit cache did not translate (out of line: the per-access path stays
+  // small); one whose translation walked: overlapped (a load) or blocking (miss_window.h).
+  template <CoreOp::Kind K>
+  void execute_uncached(const CoreOp& op);
   template <CoreOp::Kind K>
   void execute_walked(const CoreOp& op, const Translation& t);
   // The miss window: before an operation of `kind` while overlapped loads are outstanding;
@@ -215,6 +218,12 @@ class Core : public sc_core::sc_module, private StoreSink {
   sc_core::sc_event wake_event_;
   sc_core::sc_event ack_event_;
   ShootdownRequest* in_flight_ = nullptr;
+  // Operations fetched from the program (CoreProgram::next_batch) and not run yet:
+  // [batch_next_, batch_end_). Empty once the program has ended.
+  static constexpr unsigned kBatchOps = 32;
+  std::array<CoreOp, kBatchOps> batch_{};
+  const CoreOp* batch_next_ = nullptr;
+  const CoreOp* batch_end_ = nullptr;
 
   // The group first: the Mmu, the store buffer and the miss window register their groups
   // under it.

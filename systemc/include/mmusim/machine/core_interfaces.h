@@ -58,6 +58,16 @@ class CoreProgram {
   // Next operation for `cpu`; false when the stream has ended (the core then only takes
   // interrupts and drains its store buffer).
   virtual bool next(CpuId cpu, CoreOp& op) = 0;
+  // Up to `max` (>= 1) next operations for `cpu` in ops[0..n); returns n, 0 when the stream has
+  // ended. The core runs them in order, as if each came from next(), before it asks again: a
+  // program whose operations depend on what completed, on time or on the machine keeps this
+  // default (one operation per call). A fixed stream may return many and save a call per
+  // operation (bench/).
+  virtual unsigned next_batch(CpuId cpu, CoreOp* ops, unsigned max) {
+    (void)max;
+    ops[0] = CoreOp{};  // as a fresh operation for next() to fill
+    return next(cpu, ops[0]) ? 1 : 0;
+  }
   // A kLoad, kStore, kFetch or kLocked completed (after any faults and retries) at core cycle
   // `now`. `value` is the loaded value (kLoad, kFetch), the old memory value (kLocked), or the
   // stored bytes (kStore, which has only retired into the store buffer at `now`). Calls come in

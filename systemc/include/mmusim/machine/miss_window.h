@@ -43,7 +43,7 @@ class MissWindow {
 
   // An overlapped load has not completed yet (as far as the core's time has told it): the core
   // calls issue() or settle() before its next operation only then.
-  bool pending() const { return !outstanding_.empty(); }
+  bool pending() const { return pending_; }
 
   // A non-ordering operation issues at `now`: forgets the loads completed by then and counts the
   // operation in the window. Returns the cycle at which it may issue (after `now` when the
@@ -74,6 +74,7 @@ class MissWindow {
   std::vector<Cycles> walker_free_at_;  // per walker: the cycle its current walk ends
   unsigned window_ops_;
   std::deque<Load> outstanding_;  // overlapped loads not known complete, oldest first
+  bool pending_ = false;          // !outstanding_.empty(), one load for the per-operation test
   Cycles latest_done_ = 0;        // the latest completion among outstanding_
   std::uint64_t issued_ = 0;      // operations issued while a load was outstanding
 

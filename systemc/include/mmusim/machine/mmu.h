@@ -69,16 +69,27 @@ class Mmu {
   // translate_slow.
   Translation translate(PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
                         Privilege priv = Privilege::kUser) {
-    Tlb& l1 = l1_for(type);
     Translation t;
-    if (__builtin_expect(l1.lookup_cached(pcid, va, type, use_class(type, priv), t.pa), 1)) {
+    if (__builtin_expect(translate_cached(pcid, va, type, priv, t.pa), 1)) {
       t.status = Translation::Status::kOk;
-      t.cycles = l1.hit_cycles();
-      t.page_shift = l1.cached_page_shift(va);
+      t.cycles = l1_for(type).hit_cycles();
+      t.page_shift = l1_for(type).cached_page_shift(va);
       return t;
     }
     return translate_slow(cr3_root, pcid, va, type, priv);
   }
+  // translate()'s first step alone, for the core's per-access path: true, with `pa`, if the L1's
+  // hit cache answers (an L1 hit of l1_hit_cycles(type), counted as translate() counts it);
+  // false, changing nothing, if translate_slow() must run.
+  bool translate_cached(Pcid pcid, VirtAddr va, AccessType type, Privilege priv, PhysAddr& pa) {
+    return l1_for(type).lookup_cached(pcid, va, type, use_class(type, priv), pa);
+  }
+  Cycles l1_hit_cycles(AccessType type) const {
+    return type == AccessType::kFetch ? itlb_.hit_cycles() : dtlb_.hit_cycles();
+  }
+  // translate() after translate_cached() answered false.
+  Translation translate_slow(PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
+                             Privilege priv);
 
   // Invalidation operations (SDM vol. 3A §4.10.4.1), each applied to the iTLB, the dTLB, the
   // STLB and the paging-structure caches; each TLB counts the operation under
@@ -117,8 +128,6 @@ class Mmu {
   static unsigned use_class(AccessType type, Privilege priv) {
     return static_cast<unsigned>(type) * 2 + static_cast<unsigned>(priv);
   }
-  Translation translate_slow(PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
-                             Privilege priv);
   Translation lookup_stlb(Tlb& l1, PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
                           Privilege priv, Translation t);
   Translation walk_and_fill(Tlb& l1, PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,

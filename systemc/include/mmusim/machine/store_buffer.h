@@ -130,10 +130,8 @@ class StoreBuffer {
   void drain_oldest();
   Cycles wait_for_room(Cycles now);
   LoadResult load_memory(PhysAddr pa, unsigned size, Cycles waited) {
-    LoadResult r;
-    mem_.read(pa, &r.value, size);  // little-endian host and target (phys_mem.cpp)
-    r.cycles = waited + mem_.read_cost();
-    return r;
+    // Little-endian host and target (phys_mem.cpp).
+    return LoadResult{mem_.read_value(pa, size), waited + mem_.read_cost()};
   }
   LoadResult load_overlapping(PhysAddr pa, unsigned size, Cycles now);
   // An access of at most 8 bytes touches one or two 8-byte granules.

@@ -90,7 +90,10 @@ class Tlb {
       return false;
     stats_.hits_by_type[static_cast<unsigned>(type)]->inc();
     c.size_hits->inc();
-    c.policy->touch(c.set, c.way);
+    if (c.lru_stamp != nullptr)
+      c.policy->touch_lru(c.lru_stamp);
+    else
+      c.policy->touch(c.set, c.way);
     pa = c.frame | (va & c.offset_mask);
     return true;
   }
@@ -200,6 +203,7 @@ class Tlb {
     c.offset_mask = page_bytes(e.size) - 1;
     c.size_hits = stats_.hits_by_size[page_size_index(e.size)];
     c.policy = &arrays_[hit.array].policy;
+    c.lru_stamp = c.policy->lru_stamp(hit.set, hit.way);
     c.set = hit.set;
     c.way = hit.way;
   }
@@ -222,6 +226,7 @@ class Tlb {
     std::uint64_t offset_mask = 0;
     stats::Scalar* size_hits = nullptr;   // hits.<size> of the entry
     ReplacementPolicy* policy = nullptr;  // its array's
+    std::uint64_t* lru_stamp = nullptr;   // policy->lru_stamp(set, way)
     unsigned set = 0, way = 0;
     Pcid pcid = 0;           // the PCID looked up
     std::uint8_t shift = 0;  // page_shift of the entry's size
