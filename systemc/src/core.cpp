@@ -299,12 +299,18 @@ void Core::run_program() {
     // A reference into the batch: nothing refills it before the operation has run.
     const CoreOp& op = *batch_next_++;
     if (__builtin_expect(walks_.pending(), 0)) before_issue(op.kind);
+    // Loads and stores first, by two tests rather than the switch's indirect jump.
+    if (op.kind == CoreOp::Kind::kLoad) {
+      execute_access<CoreOp::Kind::kLoad>(op);
+      continue;
+    }
+    if (op.kind == CoreOp::Kind::kStore) {
+      execute_access<CoreOp::Kind::kStore>(op);
+      continue;
+    }
     switch (op.kind) {
       case CoreOp::Kind::kLoad:
-        execute_access<CoreOp::Kind::kLoad>(op);
-        break;
       case CoreOp::Kind::kStore:
-        execute_access<CoreOp::Kind::kStore>(op);
         break;
       case CoreOp::Kind::kFetch:
         execute_access<CoreOp::Kind::kFetch>(op);

@@ -88,7 +88,7 @@ class Tlb {
     if (((hit_usable_[slot] >> use) & 1u) == 0 || (va >> kPageShift) != c.vpn4k ||
         (pcid & kPcidMask) != c.pcid)
       return false;
-    stats_.hits_by_type[static_cast<unsigned>(type)]->inc();
+    hits_of(type).inc();  // a member, not through hits_by_type: `type` is a constant here
     c.size_hits->inc();
     if (c.lru_stamp != nullptr)
       c.policy->touch_lru(c.lru_stamp);
@@ -206,6 +206,11 @@ class Tlb {
     c.lru_stamp = c.policy->lru_stamp(hit.set, hit.way);
     c.set = hit.set;
     c.way = hit.way;
+  }
+  stats::Scalar& hits_of(AccessType type) {
+    return type == AccessType::kLoad    ? stats_.hit_load
+           : type == AccessType::kStore ? stats_.hit_store
+                                        : stats_.hit_fetch;
   }
   // The arrays' contents change: every cached hit is stale.
   void clear_hit_cache() { hit_usable_.fill(0); }
