@@ -185,9 +185,12 @@ class Core : public sc_core::sc_module, private StoreSink {
   void fault_and_retry(const CoreOp& op, Translation t);
   std::uint64_t fetch_or_locked(const CoreOp& op, PhysAddr pa);
   // Sizes 1, 2, 4 or 8, not crossing a page; else bad_access throws std::invalid_argument.
+  // One table lookup: the last page offset an access of each size may start at (-1: no such
+  // size).
   void check_access(const CoreOp& op) const {
-    const bool size_ok = op.size - 1 < 8 && (op.size & (op.size - 1)) == 0;
-    if (!size_ok || (op.va & (kPageSize - 1)) + op.size > kPageSize) bad_access(op);
+    static constexpr std::int16_t kLastOffset[9] = {-1, 4095, 4094, -1, 4092, -1, -1, -1, 4088};
+    if (op.size > 8 || static_cast<int>(op.va & (kPageSize - 1)) > kLastOffset[op.size])
+      bad_access(op);
   }
   [[noreturn]] void bad_access(const CoreOp& op) const;
   void store_drained(const BufferedStore& store) override;
