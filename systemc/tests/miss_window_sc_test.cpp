@@ -151,6 +151,31 @@ TEST(MissWindowSc, EightMissingLoadsFourWalkersCostAboutTwoWalks) {
   EXPECT_EQ(d->max(), 4u);
 }
 
+// A program handing out its operations three at a time (CoreProgram::next_batch) gets the run
+// it gets one at a time: the four-walker case above, to the cycle.
+struct BatchedScript : Script {
+  unsigned calls = 0;
+  unsigned next_batch(CpuId cpu, CoreOp* ops, unsigned max) override {
+    ++calls;
+    unsigned n = 0;
+    while (n < 3 && n < max && next(cpu, ops[n])) ++n;
+    return n;
+  }
+};
+TEST(MissWindowSc, OperationsHandedOutInBatchesRunAsOneByOne) {
+  stats::Group root("");
+  BatchedScript program;
+  Vector vector;
+  Machine m(config_with(4), program, vector, root);
+  map_pages(m);
+  program.ops[0] = eight_missing_loads();
+  m.run();
+  expect_values(program);
+  EXPECT_EQ(completion_times(program),
+            (std::vector<Cycles>{158, 191, 224, 257, 316, 349, 382, 415}));
+  EXPECT_EQ(program.calls, 4u) << "3 + 3 + 2 operations, then the end";
+}
+
 // A window of one operation: a load may issue under one incomplete overlapped load, not two.
 // Loads 2, 4 and 6 wait 92 cycles for the load two before them.
 TEST(MissWindowSc, AWindowOfOneOperationLimitsTheOverlap) {
