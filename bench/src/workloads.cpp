@@ -75,6 +75,9 @@ class StreamProgram final : public machine::CoreProgram {
     return n;
   }
   void completed(CpuId, const CoreOp&, std::uint64_t, Cycles) override { ++completed_; }
+  // Counts only, and needs no store visibility: completions may come in runs.
+  void completed_batch(CpuId, const machine::Completion*, unsigned n) override { completed_ += n; }
+  bool watches_store_visibility() const override { return false; }
   void aborted(CpuId, const CoreOp&, Cycles) override { ++aborted_; }
   std::uint64_t completed_count() const { return completed_; }
   std::uint64_t aborted_count() const { return aborted_; }

@@ -75,9 +75,10 @@ Core::Core(const sc_core::sc_module_name& name, CpuId id, const MachineConfig& c
       program_(program),
       vector_(vector),
       running_(running),
+      watches_stores_(program.watches_store_visibility()),
       group_("cpu" + std::to_string(id), &parent),
       mmu_(config, memory, group_, id),
-      sb_(config.store_buffer, memory, this, group_),
+      sb_(config.store_buffer, memory, watches_stores_ ? this : nullptr, group_),
       walks_(config.walker.max_walks, config.core.miss_window_ops, group_),
       stats_(group_, mmu_) {
   SC_THREAD(thread);
@@ -97,6 +98,11 @@ void Core::thread() {
     // An exception escaping an SC_THREAD would become an sc_report; keep the original for
     // Machine::run() and stop the simulation.
     error_ = std::current_exception();
+    try {
+      report_completions();  // what completed before the error, in order
+    } catch (...) {
+      // The first error is the one Machine::run() reports.
+    }
     ended_ = true;
     suspend();
     sc_core::sc_stop();
@@ -130,7 +136,7 @@ inline __attribute__((always_inline)) void Core::complete_access(const CoreOp& o
   } else {
     value = fetch_or_locked(op, pa);
   }
-  program_.completed(id_, op, value, now_);
+  completed(op, value, now_);
 }
 
 void Core::complete_any(const CoreOp& op, PhysAddr pa) {
@@ -211,7 +217,7 @@ void Core::execute_walked(const CoreOp& op, const Translation& t) {
       stats_.loads.inc();
       const Cycles done = walk_end + r.cycles;
       if (done > now_) walks_.overlap(done);
-      program_.completed(id_, op, r.value, std::max(done, now_));
+      completed(op, r.value, std::max(done, now_));
       return;
     }
   }
@@ -236,10 +242,12 @@ void Core::fault_and_retry(const CoreOp& op, Translation t) {
     settle_walks();  // #PF is delivered once every older access has completed
     drain_store_buffer(DrainCause::kException);
     mmu_.invalidate_for_fault(pcid_, op.va);
+    report_completions();
     const FaultReply reply = vector_.page_fault(id_, op.va, t.error_code, now_);
     advance(reply.handler_cycles);
     if (reply.outcome == FaultOutcome::kAbort) {
       stats_.aborted.inc();
+      report_completions();
       program_.aborted(id_, op, now_);
       return;
     }
@@ -271,7 +279,7 @@ std::uint64_t Core::fetch_or_locked(const CoreOp& op, PhysAddr pa) {
   mem_.write(pa, &op.value, op.size);
   advance(mem_.read_cost() + mem_.write_cost());
   stats_.locked.inc();
-  program_.store_visible(id_, op, pa, now_);
+  if (watches_stores_) program_.store_visible(id_, op, pa, now_);
   return value;
 }
 
@@ -286,6 +294,7 @@ void Core::run_program() {
         sleep(false);
         continue;
       }
+      report_completions();  // they point into the batch
       const unsigned n = program_.next_batch(id_, batch_.data(), kBatchOps);
       batch_next_ = batch_.data();
       batch_end_ = batch_next_ + n;
@@ -331,6 +340,7 @@ void Core::run_program() {
       case CoreOp::Kind::kKernel:
         stats_.kernel_entries.inc();
         drain_store_buffer(DrainCause::kKernelEntry);
+        report_completions();
         advance(vector_.kernel_entry(id_, op, now_));
         break;
       case CoreOp::Kind::kWait:
@@ -341,6 +351,13 @@ void Core::run_program() {
   }
 }
 
+void Core::report_completions_now() {
+  const unsigned n = done_count_;
+  done_count_ = 0;
+  program_.completed_batch(id_, done_.data(), n);
+}
+
+// Only when the program watches store visibility (else the store buffer has no sink).
 void Core::store_drained(const BufferedStore& store) {
   program_.store_visible(id_, store.op, store.pa, store.leaves);
 }

@@ -176,6 +176,84 @@ TEST(MissWindowSc, OperationsHandedOutInBatchesRunAsOneByOne) {
   EXPECT_EQ(program.calls, 4u) << "3 + 3 + 2 operations, then the end";
 }
 
+// A program that watches no store visibility gets its completions in runs
+// (CoreProgram::completed_batch), in order and with the times it would get one by one; never a
+// store_visible(); and every completion before the next callback of its exception vector.
+struct QuietBatchedScript : BatchedScript {
+  std::vector<unsigned> runs;
+  bool watches_store_visibility() const override { return false; }
+  void completed_batch(CpuId cpu, const Completion* c, unsigned n) override {
+    runs.push_back(n);
+    BatchedScript::completed_batch(cpu, c, n);
+  }
+};
+TEST(MissWindowSc, CompletionsInRunsForAProgramWatchingNoStores) {
+  stats::Group root("");
+  QuietBatchedScript program;
+  Vector vector;
+  Machine m(config_with(4), program, vector, root);
+  map_pages(m);
+  program.ops[0] = eight_missing_loads();
+  program.ops[0].push_back(store(page(0) + 8, 0x77, 8, 100));
+  program.ops[0].push_back(kernel(101));
+  program.ops[0].push_back(load(page(0) + 8, 8, 102));
+  std::size_t seen_at_kernel = 0;
+  vector.on_kernel = [&](CpuId, const CoreOp&, Cycles) {
+    seen_at_kernel = program.done[0].size();
+    return Cycles{0};
+  };
+  m.run();
+  const auto& d = program.done.at(0);
+  ASSERT_EQ(d.size(), 10u);
+  std::vector<Cycles> loads;
+  for (unsigned i = 0; i < kPages; ++i) loads.push_back(d[i].now);
+  EXPECT_EQ(loads, (std::vector<Cycles>{158, 191, 224, 257, 316, 349, 382, 415}))
+      << "the same times as reported one by one";
+  EXPECT_EQ(d[8].token, 100u);
+  EXPECT_EQ(seen_at_kernel, 9u) << "the eight loads and the store, before the kernel entry";
+  EXPECT_EQ(d[9].value, 0x77u) << "the load sees the store";
+  EXPECT_TRUE(program.visible[0].empty()) << "no store_visible for a program not watching";
+  EXPECT_EQ(m.memory().peek64(pfn_to_phys(kData) + 8), 0x77u) << "the store still drained";
+  EXPECT_EQ(count(root, "cpu0.sb.stores_drained"), 1u);
+  unsigned total = 0;
+  for (const unsigned n : program.runs) total += n;
+  EXPECT_EQ(total, 10u);
+  EXPECT_LT(program.runs.size(), 10u) << "some completions came together";
+}
+
+// ...and before another core runs: whenever cpu1 asks for operations, cpu0 (which yields at
+// every 40-cycle quantum) has reported every load it executed.
+struct CrossCheckScript : QuietBatchedScript {
+  const stats::Group* root = nullptr;
+  unsigned checks = 0;
+  unsigned next_batch(CpuId cpu, CoreOp* ops, unsigned max) override {
+    if (cpu == 1) {
+      ++checks;
+      EXPECT_EQ(done[0].size(), count(*root, "cpu0.loads"));
+    }
+    return QuietBatchedScript::next_batch(cpu, ops, max);
+  }
+};
+TEST(MissWindowSc, HeldCompletionsAreReportedBeforeOtherCoresRun) {
+  stats::Group root("");
+  CrossCheckScript program;
+  program.root = &root;
+  Vector vector;
+  MachineConfig c = config_with(4);
+  c.cores = 2;
+  c.core.quantum_cycles = 40;
+  Machine m(c, program, vector, root);
+  PageTables pt = map_pages(m);
+  m.write_cr3(1, pt.root(), kPcid, true);
+  for (unsigned i = 0; i < 200; ++i) {
+    program.ops[0].push_back(load(page(i % kPages) + 8 * (i % 512), 8, i));
+    program.ops[1].push_back(compute(7));
+  }
+  m.run();
+  EXPECT_EQ(program.done[0].size(), 200u);
+  EXPECT_GT(program.checks, 20u);
+}
+
 // A window of one operation: a load may issue under one incomplete overlapped load, not two.
 // Loads 2, 4 and 6 wait 92 cycles for the load two before them.
 TEST(MissWindowSc, AWindowOfOneOperationLimitsTheOverlap) {

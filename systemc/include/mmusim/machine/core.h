@@ -162,6 +162,17 @@ class Core : public sc_core::sc_module, private StoreSink {
     if (interrupt_due()) take_interrupts();
   }
   void compute(Cycles cycles);
+  void completed(const CoreOp& op, std::uint64_t value, Cycles at) {
+    if (watches_stores_) {
+      program_.completed(id_, op, value, at);
+      return;
+    }
+    done_[done_count_++] = Completion{&op, value, at};
+  }
+  void report_completions() {
+    if (done_count_ != 0) report_completions_now();
+  }
+  void report_completions_now();
   // A kLoad, kStore, kFetch or kLocked op of kind K (one instance per kind, so that the per-access
   // path has no test of the kind left); complete_any dispatches on op.kind at run time.
   template <CoreOp::Kind K>
@@ -227,6 +238,12 @@ class Core : public sc_core::sc_module, private StoreSink {
   std::array<CoreOp, kBatchOps> batch_{};
   const CoreOp* batch_next_ = nullptr;
   const CoreOp* batch_end_ = nullptr;
+  // CoreProgram::watches_store_visibility(). When false, completions wait in done_ (at most one
+  // per operation of the batch) until report_completions(): before the batch is refilled,
+  // before any other callback and before the core yields to SystemC.
+  bool watches_stores_;
+  std::array<Completion, kBatchOps> done_{};
+  unsigned done_count_ = 0;
 
   // The group first: the Mmu, the store buffer and the miss window register their groups
   // under it.

@@ -50,6 +50,13 @@ struct FaultReply {
   Cycles handler_cycles = 0;
 };
 
+// One completed operation, as CoreProgram::completed reports it.
+struct Completion {
+  const CoreOp* op;
+  std::uint64_t value;
+  Cycles now;
+};
+
 // Supplied by the testbench; called from the core's thread (store_visible also from the thread
 // of a core whose INVLPGB shootdown waits for this core's stores to drain).
 class CoreProgram {
@@ -75,6 +82,19 @@ class CoreProgram {
   // completion cycle, which may be later than the core's time at the call and than the `now` of
   // the next operations.
   virtual void completed(CpuId cpu, const CoreOp& op, std::uint64_t value, Cycles now) = 0;
+  // completed() for c[0..n) in order (n >= 1; `op` valid during the call). The core reports
+  // completions as they happen, unless the program watches no store visibility
+  // (watches_store_visibility() false): then it may hold up to one batch of them back, and
+  // reports them before it asks for more operations, before any other callback of the program
+  // or the exception vector, and before other cores run. A program that only counts may
+  // override this (bench/).
+  virtual void completed_batch(CpuId cpu, const Completion* c, unsigned n) {
+    for (unsigned i = 0; i < n; ++i) completed(cpu, *c[i].op, c[i].value, c[i].now);
+  }
+  // False: store_visible() is never needed, so the core does not call it (and may batch
+  // completions, which otherwise must precede every store_visible() call). Asked once, when the
+  // machine is built.
+  virtual bool watches_store_visibility() const { return true; }
   // A kLoad, kStore, kFetch or kLocked was aborted by the exception vector.
   virtual void aborted(CpuId cpu, const CoreOp& op, Cycles now) = 0;
   // A store of `op` became globally visible at `pa` at core cycle `now`: a kStore leaving the
