@@ -167,6 +167,7 @@ class Core : public sc_core::sc_module, private StoreSink {
       program_.completed(id_, op, value, at);
       return;
     }
+    if (__builtin_expect(done_count_ == kBatchOps, 0)) report_completions_now();  // a guard
     done_[done_count_++] = Completion{&op, value, at};
   }
   void report_completions() {
