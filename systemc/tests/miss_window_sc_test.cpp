@@ -1,5 +1,6 @@
 // Several walks in flight per core (walker.max_walks, core.miss_window_ops; miss_window.h), on
-// the SystemC core with small_config()'s hand-computable costs. One Machine per process: ctest
+// the SystemC core with small_config()'s hand-computable costs; and the batched program
+// interface (next_batch, completed_batch) on the same cases. One Machine per process: ctest
 // runs each TEST alone; the comparisons across settings run each setting in a child process.
 #include <gtest/gtest.h>
 
