@@ -27,9 +27,11 @@ struct CaseSpec {
 
 struct CaseResult {
   std::uint64_t accesses = 0;        // loads and stores the cores completed
-  double host_seconds = 0;           // Machine::run()
+  double host_seconds = 0;           // Machine::run(), wall clock
+  double host_cpu_seconds = 0;       // Machine::run(), CPU time of the (one-thread) process
   std::uint64_t baseline_lookups = 0;
   double baseline_seconds = 0;
+  double baseline_cpu_seconds = 0;
   std::uint64_t baseline_checksum = 0;  // sum of the frames found
   std::uint64_t simulated_cycles = 0;  // the slowest core's local time at its end
   double dtlb_hit_ratio = 0;           // over every core

@@ -2,6 +2,7 @@
 // kernel entries, waits). Time, sleeping and interrupts are in core_irq.cpp.
 #include "mmusim/machine/core.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 
@@ -74,9 +75,11 @@ Core::Core(const sc_core::sc_module_name& name, CpuId id, const MachineConfig& c
       program_(program),
       vector_(vector),
       running_(running),
+      watches_stores_(program.watches_store_visibility()),
       group_("cpu" + std::to_string(id), &parent),
       mmu_(config, memory, group_, id),
-      sb_(config.store_buffer, memory, this, group_),
+      sb_(config.store_buffer, memory, watches_stores_ ? this : nullptr, group_),
+      walks_(config.walker.max_walks, config.core.miss_window_ops, group_),
       stats_(group_, mmu_) {
   SC_THREAD(thread);
 }
@@ -95,61 +98,14 @@ void Core::thread() {
     // An exception escaping an SC_THREAD would become an sc_report; keep the original for
     // Machine::run() and stop the simulation.
     error_ = std::current_exception();
+    try {
+      report_completions();  // what completed before the error, in order
+    } catch (...) {
+      // The first error is the one Machine::run() reports.
+    }
     ended_ = true;
     suspend();
     sc_core::sc_stop();
-  }
-}
-
-// The program's stream, then (once it has ended) interrupts and store-buffer drains only. The
-// thread never returns: a core that has nothing left sleeps, and the simulation ends when no
-// core has anything left (SystemC runs out of events).
-void Core::run_program() {
-  for (;;) {
-    at_boundary();
-    if (ended_) {
-      sleep(false);
-      continue;
-    }
-    CoreOp op;
-    if (!program_.next(id_, op)) {
-      ended_ = true;
-      stats_.cycles.inc(now_);
-      continue;
-    }
-    switch (op.kind) {
-      case CoreOp::Kind::kLoad:
-        execute_access<CoreOp::Kind::kLoad>(op);
-        break;
-      case CoreOp::Kind::kStore:
-        execute_access<CoreOp::Kind::kStore>(op);
-        break;
-      case CoreOp::Kind::kFetch:
-        execute_access<CoreOp::Kind::kFetch>(op);
-        break;
-      case CoreOp::Kind::kLocked:
-        execute_access<CoreOp::Kind::kLocked>(op);
-        break;
-      case CoreOp::Kind::kFence:
-        // MFENCE (HW6): every earlier store is globally visible before anything later runs.
-        stats_.fences.inc();
-        drain_store_buffer(DrainCause::kFence);
-        advance(config_.core.fence_cycles);
-        break;
-      case CoreOp::Kind::kCompute:
-        stats_.computes.inc();
-        compute(op.cycles);
-        break;
-      case CoreOp::Kind::kKernel:
-        stats_.kernel_entries.inc();
-        drain_store_buffer(DrainCause::kKernelEntry);
-        advance(vector_.kernel_entry(id_, op, now_));
-        break;
-      case CoreOp::Kind::kWait:
-        stats_.waits.inc();
-        sleep(true);
-        break;
-    }
   }
 }
 
@@ -180,7 +136,7 @@ inline __attribute__((always_inline)) void Core::complete_access(const CoreOp& o
   } else {
     value = fetch_or_locked(op, pa);
   }
-  program_.completed(id_, op, value, now_);
+  completed(op, value, now_);
 }
 
 void Core::complete_any(const CoreOp& op, PhysAddr pa) {
@@ -192,14 +148,82 @@ void Core::complete_any(const CoreOp& op, PhysAddr pa) {
   }
 }
 
-// One memory access of kind K (op.kind == K): translate, then the data side. The common case (a
-// translation that succeeds) stays in this short function; faults go to fault_and_retry.
+// Loads, fetches and computes may issue under overlapped loads (within the window); every other
+// operation is an ordering point (miss_window.h).
+void Core::before_issue(CoreOp::Kind kind) {
+  switch (kind) {
+    case CoreOp::Kind::kLoad:
+    case CoreOp::Kind::kFetch:
+    case CoreOp::Kind::kCompute:
+      advance(walks_.issue(now_) - now_);
+      return;
+    default:
+      settle_walks();
+      return;
+  }
+}
+
+void Core::walk_blocking(Cycles walk_cycles) {
+  advance(walks_.start_walk(now_, walk_cycles) - now_);
+}
+
+// One memory access of kind K (op.kind == K): translate, then the data side. The common case (an
+// L1 hit answered by the hit cache, Mmu::translate_cached) is the short path; walks go to
+// execute_walked, faults to fault_and_retry.
+// Inlined into run_program's loop (no call per access on the L1-hit path).
 template <CoreOp::Kind K>
-void Core::execute_access(const CoreOp& op) {
+inline __attribute__((always_inline)) void Core::execute_access(const CoreOp& op) {
   check_access(op);
-  const Translation t = mmu_.translate(cr3_root_, pcid_, op.va, access_type(K));
-  advance(t.cycles);
-  if (__builtin_expect(t.ok(), 1)) {
+  PhysAddr pa;
+  if (__builtin_expect(mmu_.translate_cached(pcid_, op.va, access_type(K), Privilege::kUser, pa),
+                       1)) {
+    advance(mmu_.l1_hit_cycles(access_type(K)));
+    complete_access<K>(op, pa);
+    return;
+  }
+  execute_uncached<K>(op);
+}
+
+template <CoreOp::Kind K>
+__attribute__((noinline)) void Core::execute_uncached(const CoreOp& op) {
+  const Translation t =
+      mmu_.translate_slow(cr3_root_, pcid_, op.va, access_type(K), Privilege::kUser);
+  if (!t.walked()) {
+    advance(t.cycles);
+    if (t.ok()) {
+      complete_access<K>(op, t.pa);
+      return;
+    }
+    fault_and_retry(op, t);
+    return;
+  }
+  execute_walked<K>(op, t);
+}
+
+// The TLB lookups, then the walk: overlapped for a load whose walk succeeded without an A/D
+// write-back, else blocking (an A/D write-back first waits for the overlapped loads, as a locked
+// operation would).
+template <CoreOp::Kind K>
+void Core::execute_walked(const CoreOp& op, const Translation& t) {
+  advance(t.cycles - t.walk_cycles);
+  if constexpr (K == CoreOp::Kind::kLoad) {
+    if (t.ok() && t.ad_writes == 0) {
+      const Cycles walk_end = walks_.start_walk(now_, t.walk_cycles);
+      advance(walks_.walker_free(now_) - now_);
+      // The data side at issue, as for any load (values are those of in-order execution); the
+      // load completes that long after its walk.
+      const StoreBuffer::LoadResult r = sb_.load(t.pa, op.size, now_);
+      advance(r.cycles);
+      stats_.loads.inc();
+      const Cycles done = walk_end + r.cycles;
+      if (done > now_) walks_.overlap(done);
+      completed(op, r.value, std::max(done, now_));
+      return;
+    }
+  }
+  if (t.ad_writes != 0) settle_walks();
+  walk_blocking(t.walk_cycles);
+  if (t.ok()) {
     complete_access<K>(op, t.pa);
     return;
   }
@@ -215,17 +239,21 @@ void Core::fault_and_retry(const CoreOp& op, Translation t) {
                                hex(op.va) + " faulted " + std::to_string(faults + 1) +
                                " times in a row (error code " + hex(t.error_code) +
                                "); the exception vector keeps answering kRetry without a fix");
+    settle_walks();  // #PF is delivered once every older access has completed
     drain_store_buffer(DrainCause::kException);
     mmu_.invalidate_for_fault(pcid_, op.va);
+    report_completions();
     const FaultReply reply = vector_.page_fault(id_, op.va, t.error_code, now_);
     advance(reply.handler_cycles);
     if (reply.outcome == FaultOutcome::kAbort) {
       stats_.aborted.inc();
+      report_completions();
       program_.aborted(id_, op, now_);
       return;
     }
     t = mmu_.translate(cr3_root_, pcid_, op.va, access_type(op.kind));
-    advance(t.cycles);
+    advance(t.cycles - t.walk_cycles);
+    if (t.walked()) walk_blocking(t.walk_cycles);  // nothing is outstanding after the #PF
     if (t.ok()) {
       complete_any(op, t.pa);
       return;
@@ -251,10 +279,85 @@ std::uint64_t Core::fetch_or_locked(const CoreOp& op, PhysAddr pa) {
   mem_.write(pa, &op.value, op.size);
   advance(mem_.read_cost() + mem_.write_cost());
   stats_.locked.inc();
-  program_.store_visible(id_, op, pa, now_);
+  if (watches_stores_) program_.store_visible(id_, op, pa, now_);
   return value;
 }
 
+// The program's stream, then (once it has ended) interrupts and store-buffer drains only. The
+// thread never returns: a core that has nothing left sleeps, and the simulation ends when no
+// core has anything left (SystemC runs out of events).
+void Core::run_program() {
+  for (;;) {
+    at_boundary();
+    if (batch_next_ == batch_end_) {
+      if (ended_) {
+        sleep(false);
+        continue;
+      }
+      report_completions();  // they point into the batch
+      const unsigned n = program_.next_batch(id_, batch_.data(), kBatchOps);
+      batch_next_ = batch_.data();
+      batch_end_ = batch_next_ + n;
+      if (n == 0) {
+        settle_walks();  // the program ends when its last load has completed
+        ended_ = true;
+        stats_.cycles.inc(now_);
+        continue;
+      }
+    }
+    // A reference into the batch: nothing refills it before the operation has run.
+    const CoreOp& op = *batch_next_++;
+    if (__builtin_expect(walks_.pending(), 0)) before_issue(op.kind);
+    // Loads and stores first, by two tests rather than the switch's indirect jump.
+    if (op.kind == CoreOp::Kind::kLoad) {
+      execute_access<CoreOp::Kind::kLoad>(op);
+      continue;
+    }
+    if (op.kind == CoreOp::Kind::kStore) {
+      execute_access<CoreOp::Kind::kStore>(op);
+      continue;
+    }
+    switch (op.kind) {
+      case CoreOp::Kind::kLoad:
+      case CoreOp::Kind::kStore:
+        break;
+      case CoreOp::Kind::kFetch:
+        execute_access<CoreOp::Kind::kFetch>(op);
+        break;
+      case CoreOp::Kind::kLocked:
+        execute_access<CoreOp::Kind::kLocked>(op);
+        break;
+      case CoreOp::Kind::kFence:
+        // MFENCE (HW6): every earlier store is globally visible before anything later runs.
+        stats_.fences.inc();
+        drain_store_buffer(DrainCause::kFence);
+        advance(config_.core.fence_cycles);
+        break;
+      case CoreOp::Kind::kCompute:
+        stats_.computes.inc();
+        compute(op.cycles);
+        break;
+      case CoreOp::Kind::kKernel:
+        stats_.kernel_entries.inc();
+        drain_store_buffer(DrainCause::kKernelEntry);
+        report_completions();
+        advance(vector_.kernel_entry(id_, op, now_));
+        break;
+      case CoreOp::Kind::kWait:
+        stats_.waits.inc();
+        sleep(true);
+        break;
+    }
+  }
+}
+
+void Core::report_completions_now() {
+  const unsigned n = done_count_;
+  done_count_ = 0;
+  program_.completed_batch(id_, done_.data(), n);
+}
+
+// Only when the program watches store visibility (else the store buffer has no sink).
 void Core::store_drained(const BufferedStore& store) {
   program_.store_visible(id_, store.op, store.pa, store.leaves);
 }

@@ -20,6 +20,7 @@ void Core::restart_quantum() {
 }
 
 void Core::sync() {
+  report_completions();  // other cores may run now
   qk_.set(to_time(now_) - sc_core::sc_time_stamp());
   suspend();
   qk_.sync();
@@ -30,6 +31,7 @@ void Core::sync() {
 // A sync that an interrupt may cut short: returns the cycle at which the core woke (< now_ if an
 // interrupt arrived first). The local time is left to the caller.
 Cycles Core::sync_interruptible() {
+  report_completions();  // other cores may run now
   const sc_core::sc_time until = to_time(now_);
   suspend();
   sc_core::wait(until - sc_core::sc_time_stamp(), irq_event_);
@@ -155,6 +157,7 @@ void Core::take_interrupts() {
 // ack), the invalidation, iret, then the ack, visible to the initiator ipi_ack_cycles later.
 void Core::handle_ipi(const PendingIpi& ipi) {
   const InterconnectParams& ic = config_.interconnect;
+  settle_walks();  // taken at an instruction boundary: the older accesses complete first
   const Cycles start = now_;
   drain_store_buffer(DrainCause::kInterrupt);
   advance(ic.ipi_handler_entry_cycles);

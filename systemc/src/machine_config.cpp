@@ -99,6 +99,8 @@ std::string MachineConfig::validate() const {
   if (std::string e = check_tlb("itlb", itlb); !e.empty()) return e;
   if (std::string e = check_tlb("dtlb", dtlb); !e.empty()) return e;
   if (std::string e = check_tlb("stlb", stlb); !e.empty()) return e;
+  if (walker.max_walks == 0)
+    return "walker.max_walks must be at least 1 (the number of page walkers per core)";
   if (std::string e = check_pwc("walker.pml4e_cache", walker.pml4e_cache); !e.empty()) return e;
   if (std::string e = check_pwc("walker.pdpte_cache", walker.pdpte_cache); !e.empty()) return e;
   if (std::string e = check_pwc("walker.pde_cache", walker.pde_cache); !e.empty()) return e;
@@ -106,6 +108,9 @@ std::string MachineConfig::validate() const {
   if (store_buffer.drain_cycles == 0) return "store_buffer.drain_cycles must be nonzero";
   if (core.clock_ps == 0) return "core.clock_ps must be nonzero";
   if (core.quantum_cycles == 0) return "core.quantum_cycles must be nonzero";
+  if (core.miss_window_ops == 0)
+    return "core.miss_window_ops must be at least 1 (operations the core may issue under an "
+           "outstanding walk)";
   if (core.max_fault_retries == 0) return "core.max_fault_retries must be nonzero";
   return {};
 }

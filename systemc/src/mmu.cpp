@@ -104,6 +104,8 @@ Translation Mmu::walk_and_fill(Tlb& l1, PhysAddr cr3_root, Pcid pcid, VirtAddr v
                                AccessType type, Privilege priv, Translation t, bool after_miss) {
   const WalkResult w = walker_.walk(cr3_root, pcid, va, type, priv);
   t.cycles += w.cycles;
+  t.walk_cycles = w.cycles;
+  t.ad_writes = w.ad_writes;
   if (!w.ok()) {
     stats_.faults.inc();
     t.status = Translation::Status::kFault;

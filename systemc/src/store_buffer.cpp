@@ -64,25 +64,6 @@ StoreBuffer::StoreBuffer(const StoreBufferParams& params, PhysMem& memory, Store
   assert(params.entries != 0 && params.drain_cycles != 0);
 }
 
-// The oldest store leaves: it is written where it was translated at retire time, whatever the
-// page tables say now (the hazard HW4 makes the OS handle).
-void StoreBuffer::drain_oldest() {
-  BufferedStore& s = entries_[head_];
-  mem_.write(s.pa, &s.value, s.size);  // little-endian host and target (phys_mem.cpp)
-  filter_update(s.pa, s.size, -1);
-  head_ = index(1);
-  --count_;
-  head_leaves_ = count_ != 0 ? entries_[head_].leaves : kEmpty;
-  stats_.stores_drained.inc();
-  if (sink_ != nullptr) sink_->store_drained(s);
-}
-
-// Only when head_leaves_ <= t (drain_until); head_leaves_ is kEmpty once the buffer is empty.
-void StoreBuffer::drain_until_slow(Cycles t) {
-  do drain_oldest();
-  while (head_leaves_ <= t);
-}
-
 // A store found the buffer full: the oldest entry has not left yet (retire drained until `now`).
 // Waits for it to leave; returns the stall.
 Cycles StoreBuffer::wait_for_room(Cycles now) {

@@ -323,6 +323,40 @@ TEST(CoreSc, BadOperationIsReportedWithItsType) {
   EXPECT_THROW(m.run(), std::invalid_argument);
 }
 
+// Sizes other than 1, 2, 4 and 8 are refused, naming the size (one Machine per case).
+class CoreScBadSize : public ::testing::TestWithParam<unsigned> {};
+TEST_P(CoreScBadSize, IsReportedWithTheSize) {
+  stats::Group root("");
+  Script program;
+  Vector vector;
+  Machine m(small_config(), program, vector, root);
+  program.ops[0] = {load(kVa, GetParam(), 1)};
+  try {
+    m.run();
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("has size " + std::to_string(GetParam())),
+              std::string::npos)
+        << e.what();
+  }
+}
+INSTANTIATE_TEST_SUITE_P(Sizes, CoreScBadSize, ::testing::Values(0u, 3u, 5u, 7u, 9u, 16u));
+
+// The last byte of a page may be accessed by every size that fits.
+TEST(CoreSc, AccessesEndingAtThePageEndAreAccepted) {
+  stats::Group root("");
+  Script program;
+  Vector vector;
+  Machine m(small_config(), program, vector, root);
+  PageTables pt{m.memory()};
+  pt.map(kVa, kData, kMapped, kTableFlags);
+  m.write_cr3(0, pt.root(), kPcid, true);
+  program.ops[0] = {load(kVa + 4095, 1, 1), load(kVa + 4094, 2, 2), load(kVa + 4092, 4, 3),
+                    load(kVa + 4088, 8, 4)};
+  m.run();
+  EXPECT_EQ(program.done[0].size(), 4u);
+}
+
 TEST(CoreSc, WaitThatNothingWakesIsReported) {
   stats::Group root("");
   Script program;

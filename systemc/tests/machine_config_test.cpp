@@ -14,6 +14,7 @@ TEST(MachineConfig, DefaultsModelAGoldenCoveClassCore) {
   EXPECT_EQ(c.stlb.arrays[0].entries, 2048u);
   EXPECT_EQ(c.stlb.arrays[0].page_sizes, unsigned{kPage4K | kPage2M});
   EXPECT_EQ(c.walker.pde_cache.entries, 32u);
+  EXPECT_EQ(c.walker.max_walks, 4u) << "Golden Cove: four page walkers";
 }
 
 TEST(MachineConfig, MessagesNameTheParameter) {
@@ -59,6 +60,14 @@ TEST(MachineConfig, MessagesNameTheParameter) {
   c = {};
   c.memory.copy_bytes_per_cycle = 0;
   EXPECT_EQ(c.validate(), "memory.copy_bytes_per_cycle must be nonzero");
+  c = {};
+  c.walker.max_walks = 0;
+  EXPECT_EQ(c.validate(), "walker.max_walks must be at least 1 (the number of page walkers per core)");
+  c = {};
+  c.core.miss_window_ops = 0;
+  EXPECT_EQ(c.validate(),
+            "core.miss_window_ops must be at least 1 (operations the core may issue under an "
+            "outstanding walk)");
 }
 
 }  // namespace

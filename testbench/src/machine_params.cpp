@@ -121,6 +121,10 @@ void add_machine_params(std::vector<ParamInfo>& t) {
   add_tlb(t, "stlb", "unified L2 TLB (STLB)", &machine::MachineConfig::stlb);
   t.push_back(uint_param<Cycles>("walker.walk_start_cycles", "cycles", "fixed cost of starting a page walk", kX86,
                                  MMUSIM_FIELD(machine.walker.walk_start_cycles)));
+  t.push_back(uint_param<unsigned>("walker.max_walks", "walks",
+                                   "page walkers per core: walks in flight at once (1: every walk blocks the core)",
+                                   "Golden Cove: 4 page walkers (Intel Architecture Day 2021; Skylake: 2)",
+                                   MMUSIM_FIELD(machine.walker.max_walks)));
   add_pwc(t, "walker.pml4e_cache", "paging-structure cache of PML4Es", &machine::WalkerParams::pml4e_cache);
   add_pwc(t, "walker.pdpte_cache", "paging-structure cache of PDPTEs", &machine::WalkerParams::pdpte_cache);
   add_pwc(t, "walker.pde_cache", "paging-structure cache of PDEs", &machine::WalkerParams::pde_cache);
@@ -147,6 +151,11 @@ void add_machine_params(std::vector<ParamInfo>& t) {
                                  MMUSIM_FIELD(machine.core.cr3_write_cycles)));
   t.push_back(uint_param<Cycles>("core.fence_cycles", "cycles", "MFENCE or locked operation beyond draining the buffer",
                                  kX86, MMUSIM_FIELD(machine.core.fence_cycles)));
+  t.push_back(uint_param<unsigned>("core.miss_window_ops", "ops",
+                                   "operations the core may issue while an overlapped page walk is outstanding "
+                                   "(a reorder-buffer stand-in)",
+                                   "Golden Cove 512-entry reorder buffer (Intel Architecture Day 2021)",
+                                   MMUSIM_FIELD(machine.core.miss_window_ops)));
   t.push_back(uint_param<unsigned>("core.max_fault_retries", "faults",
                                    "consecutive #PFs on one access before the run stops with an error",
                                    "a livelock guard", MMUSIM_FIELD(machine.core.max_fault_retries)));

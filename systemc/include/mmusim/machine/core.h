@@ -4,6 +4,9 @@
 // kernel only when its quantum is used up, when it sleeps, and at shootdowns. Page faults and
 // kernel entries are handed synchronously, in this thread, to the ExceptionVector.
 //
+// Page walks may overlap younger operations (walker.max_walks, core.miss_window_ops): the timing
+// model is MissWindow's (miss_window.h); values and faults are those of in-order execution.
+//
 // Interrupts (IPIs) are taken at operation boundaries, in the middle of kCompute work, while the
 // core sleeps (kWait, or its program has ended) and while it waits for the acks of its own
 // shootdown; never inside a handler otherwise. An interrupt posted while the core runs ahead of
@@ -23,6 +26,7 @@
 #include "mmusim/machine/core_interfaces.h"
 #include "mmusim/machine/invalidation.h"
 #include "mmusim/machine/machine_config.h"
+#include "mmusim/machine/miss_window.h"
 #include "mmusim/machine/mmu.h"
 #include "mmusim/machine/phys_mem.h"
 #include "mmusim/machine/store_buffer.h"
@@ -158,19 +162,47 @@ class Core : public sc_core::sc_module, private StoreSink {
     if (interrupt_due()) take_interrupts();
   }
   void compute(Cycles cycles);
+  void completed(const CoreOp& op, std::uint64_t value, Cycles at) {
+    if (watches_stores_) {
+      program_.completed(id_, op, value, at);
+      return;
+    }
+    if (__builtin_expect(done_count_ == kBatchOps, 0)) report_completions_now();  // a guard
+    done_[done_count_++] = Completion{&op, value, at};
+  }
+  void report_completions() {
+    if (done_count_ != 0) report_completions_now();
+  }
+  void report_completions_now();
   // A kLoad, kStore, kFetch or kLocked op of kind K (one instance per kind, so that the per-access
   // path has no test of the kind left); complete_any dispatches on op.kind at run time.
   template <CoreOp::Kind K>
   void execute_access(const CoreOp& op);
   template <CoreOp::Kind K>
   void complete_access(const CoreOp& op, PhysAddr pa);
+  // An access the L1's hit cache did not translate (out of line: the per-access path stays
+  // small); one whose translation walked: overlapped (a load) or blocking (miss_window.h).
+  template <CoreOp::Kind K>
+  void execute_uncached(const CoreOp& op);
+  template <CoreOp::Kind K>
+  void execute_walked(const CoreOp& op, const Translation& t);
+  // The miss window: before an operation of `kind` while overlapped loads are outstanding;
+  // waiting for all of them (an ordering point); a walk the core waits for.
+  void before_issue(CoreOp::Kind kind);
+  void settle_walks() {
+    if (walks_.pending()) advance(walks_.settle(now_) - now_);
+  }
+  void walk_blocking(Cycles walk_cycles);
   void complete_any(const CoreOp& op, PhysAddr pa);
   void fault_and_retry(const CoreOp& op, Translation t);
   std::uint64_t fetch_or_locked(const CoreOp& op, PhysAddr pa);
   // Sizes 1, 2, 4 or 8, not crossing a page; else bad_access throws std::invalid_argument.
+  // One table lookup: the last page offset an access of each size may start at (-1: no such
+  // size).
   void check_access(const CoreOp& op) const {
-    const bool size_ok = op.size - 1 < 8 && (op.size & (op.size - 1)) == 0;
-    if (!size_ok || (op.va & (kPageSize - 1)) + op.size > kPageSize) bad_access(op);
+    static constexpr std::int16_t kLastOffset[9] = {-1, 4095, 4094, -1, 4092, -1, -1, -1, 4088};
+    if (op.size > 8 || static_cast<int>(op.va & (kPageSize - 1)) > kLastOffset[op.size])
+      bad_access(op);
   }
   [[noreturn]] void bad_access(const CoreOp& op) const;
   void store_drained(const BufferedStore& store) override;
@@ -201,11 +233,25 @@ class Core : public sc_core::sc_module, private StoreSink {
   sc_core::sc_event wake_event_;
   sc_core::sc_event ack_event_;
   ShootdownRequest* in_flight_ = nullptr;
+  // Operations fetched from the program (CoreProgram::next_batch) and not run yet:
+  // [batch_next_, batch_end_). Empty once the program has ended.
+  static constexpr unsigned kBatchOps = 32;
+  std::array<CoreOp, kBatchOps> batch_{};
+  const CoreOp* batch_next_ = nullptr;
+  const CoreOp* batch_end_ = nullptr;
+  // CoreProgram::watches_store_visibility(). When false, completions wait in done_ (at most one
+  // per operation of the batch) until report_completions(): before the batch is refilled,
+  // before any other callback and before the core yields to SystemC.
+  bool watches_stores_;
+  std::array<Completion, kBatchOps> done_{};
+  unsigned done_count_ = 0;
 
-  // The group first: the Mmu and the store buffer register their groups under it.
+  // The group first: the Mmu, the store buffer and the miss window register their groups
+  // under it.
   stats::Group group_;
   Mmu mmu_;
   StoreBuffer sb_;
+  MissWindow walks_;
   struct CoreStats {
     CoreStats(stats::Group& g, const Mmu& mmu);
     stats::Scalar loads;

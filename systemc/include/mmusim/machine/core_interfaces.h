@@ -50,6 +50,13 @@ struct FaultReply {
   Cycles handler_cycles = 0;
 };
 
+// One completed operation, as CoreProgram::completed reports it.
+struct Completion {
+  const CoreOp* op;
+  std::uint64_t value;
+  Cycles now;
+};
+
 // Supplied by the testbench; called from the core's thread (store_visible also from the thread
 // of a core whose INVLPGB shootdown waits for this core's stores to drain).
 class CoreProgram {
@@ -58,10 +65,36 @@ class CoreProgram {
   // Next operation for `cpu`; false when the stream has ended (the core then only takes
   // interrupts and drains its store buffer).
   virtual bool next(CpuId cpu, CoreOp& op) = 0;
+  // Up to `max` (>= 1) next operations for `cpu` in ops[0..n); returns n, 0 when the stream has
+  // ended. The core runs them in order, as if each came from next(), before it asks again: a
+  // program whose operations depend on what completed, on time or on the machine keeps this
+  // default (one operation per call). A fixed stream may return many and save a call per
+  // operation (bench/).
+  virtual unsigned next_batch(CpuId cpu, CoreOp* ops, unsigned max) {
+    (void)max;
+    ops[0] = CoreOp{};  // as a fresh operation for next() to fill
+    return next(cpu, ops[0]) ? 1 : 0;
+  }
   // A kLoad, kStore, kFetch or kLocked completed (after any faults and retries) at core cycle
   // `now`. `value` is the loaded value (kLoad, kFetch), the old memory value (kLocked), or the
-  // stored bytes (kStore, which has only retired into the store buffer at `now`).
+  // stored bytes (kStore, which has only retired into the store buffer at `now`). Calls come in
+  // program order; a load whose walk overlaps younger operations (miss_window.h) reports its
+  // completion cycle, which may be later than the core's time at the call and than the `now` of
+  // the next operations.
   virtual void completed(CpuId cpu, const CoreOp& op, std::uint64_t value, Cycles now) = 0;
+  // completed() for c[0..n) in order (n >= 1; `op` valid during the call). The core reports
+  // completions as they happen, unless the program watches no store visibility
+  // (watches_store_visibility() false): then it may hold up to one batch of them back, and
+  // reports them before it asks for more operations, before any other callback of the program
+  // or the exception vector, and before other cores run. A program that only counts may
+  // override this (bench/).
+  virtual void completed_batch(CpuId cpu, const Completion* c, unsigned n) {
+    for (unsigned i = 0; i < n; ++i) completed(cpu, *c[i].op, c[i].value, c[i].now);
+  }
+  // False: store_visible() is never needed, so the core does not call it (and may batch
+  // completions, which otherwise must precede every store_visible() call). Asked once, when the
+  // machine is built.
+  virtual bool watches_store_visibility() const { return true; }
   // A kLoad, kStore, kFetch or kLocked was aborted by the exception vector.
   virtual void aborted(CpuId cpu, const CoreOp& op, Cycles now) = 0;
   // A store of `op` became globally visible at `pa` at core cycle `now`: a kStore leaving the

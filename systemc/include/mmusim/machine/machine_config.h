@@ -62,6 +62,9 @@ struct PwcParams {
 
 struct WalkerParams {
   Cycles walk_start_cycles = 5;  // fixed cost of starting a walk, before the PTE reads
+  // Page walkers per core: walks that may be in flight at once (miss_window.h). 1 makes every
+  // walk block the core, as a single walker does. Golden Cove: 4 (Skylake: 2).
+  unsigned max_walks = 4;
   PwcParams pml4e_cache;         // caches PML4Es (skip 1 read)
   PwcParams pdpte_cache;         // caches PDPTEs (skip 2 reads)
   PwcParams pde_cache;           // caches PDEs (skip 3 reads)
@@ -81,6 +84,9 @@ struct CoreParams {
   Cycles flush_all_cycles = 600;       // INVPCID types 2 and 3
   Cycles cr3_write_cycles = 200;       // MOV to CR3
   Cycles fence_cycles = 30;            // MFENCE / locked operation, beyond draining the buffer
+  // Younger operations the core may issue while the oldest overlapped walk (miss_window.h) has
+  // not completed: a stand-in for the reorder buffer (Golden Cove: 512 entries).
+  unsigned miss_window_ops = 512;
   // Consecutive #PFs on one access after which the core stops the run with an error: a handler
   // that answers kRetry without fixing the cause would otherwise loop forever.
   unsigned max_fault_retries = 64;

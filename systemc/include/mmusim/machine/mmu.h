@@ -41,8 +41,13 @@ struct Translation {
   std::uint32_t error_code = 0;  // #PF error code when !ok()
   Cycles cycles = 0;             // TLB lookups + any walk
   unsigned page_shift = 0;       // when ok(): 12, 21 or 30 (size of the page translated through)
+  // The walk's part of `cycles` and its A/D write-backs (0 without a walk), for the core's
+  // miss window (miss_window.h).
+  Cycles walk_cycles = 0;
+  unsigned ad_writes = 0;
 
   bool ok() const { return status == Status::kOk; }
+  bool walked() const { return path != Path::kHit && path != Path::kStlbHit; }
 };
 
 // True if a cached translation allows the access (CR0.WP=1, no SMEP/SMAP, as the walker).
@@ -64,16 +69,27 @@ class Mmu {
   // translate_slow.
   Translation translate(PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
                         Privilege priv = Privilege::kUser) {
-    Tlb& l1 = l1_for(type);
     Translation t;
-    if (__builtin_expect(l1.lookup_cached(pcid, va, type, use_class(type, priv), t.pa), 1)) {
+    if (__builtin_expect(translate_cached(pcid, va, type, priv, t.pa), 1)) {
       t.status = Translation::Status::kOk;
-      t.cycles = l1.hit_cycles();
-      t.page_shift = l1.cached_page_shift(va);
+      t.cycles = l1_for(type).hit_cycles();
+      t.page_shift = l1_for(type).cached_page_shift(va);
       return t;
     }
     return translate_slow(cr3_root, pcid, va, type, priv);
   }
+  // translate()'s first step alone, for the core's per-access path: true, with `pa`, if the L1's
+  // hit cache answers (an L1 hit of l1_hit_cycles(type), counted as translate() counts it);
+  // false, changing nothing, if translate_slow() must run.
+  bool translate_cached(Pcid pcid, VirtAddr va, AccessType type, Privilege priv, PhysAddr& pa) {
+    return l1_for(type).lookup_cached(pcid, va, type, use_class(type, priv), pa);
+  }
+  Cycles l1_hit_cycles(AccessType type) const {
+    return type == AccessType::kFetch ? itlb_.hit_cycles() : dtlb_.hit_cycles();
+  }
+  // translate() after translate_cached() answered false.
+  Translation translate_slow(PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
+                             Privilege priv);
 
   // Invalidation operations (SDM vol. 3A §4.10.4.1), each applied to the iTLB, the dTLB, the
   // STLB and the paging-structure caches; each TLB counts the operation under
@@ -112,8 +128,6 @@ class Mmu {
   static unsigned use_class(AccessType type, Privilege priv) {
     return static_cast<unsigned>(type) * 2 + static_cast<unsigned>(priv);
   }
-  Translation translate_slow(PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
-                             Privilege priv);
   Translation lookup_stlb(Tlb& l1, PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,
                           Privilege priv, Translation t);
   Translation walk_and_fill(Tlb& l1, PhysAddr cr3_root, Pcid pcid, VirtAddr va, AccessType type,

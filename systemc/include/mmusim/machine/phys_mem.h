@@ -46,6 +46,21 @@ class PhysMem {
     raw_write(pa, src, len);
     stats_.writes.inc();
   }
+  // read() of `len` (1..8) bytes returned as a little-endian value, zero-extended: for the
+  // per-access paths, where the value then stays in a register.
+  std::uint64_t read_value(PhysAddr pa, unsigned len) {
+    check_fast(pa, len);
+    stats_.reads.inc();
+    const Frame* f = find(phys_to_pfn(pa));
+    std::uint64_t v = 0;
+    if (f == nullptr) return v;
+    const std::uint8_t* at = f->data() + (pa & (kPageSize - 1));
+    if (len == 8)
+      std::memcpy(&v, at, 8);
+    else
+      std::memcpy(&v, at, len);
+    return v;
+  }
   std::uint64_t read64(PhysAddr pa) {
     std::uint64_t v;
     read(pa, &v, sizeof v);

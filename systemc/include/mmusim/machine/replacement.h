@@ -50,6 +50,12 @@ class ReplacementPolicy {
       case Replacement::kRandom: break;
     }
   }
+  // LRU only: the stamp of (set, way), which touch_lru() updates as touch(set, way) would, with
+  // no dispatch (the TLB's hit cache keeps it). Null for the other policies.
+  std::uint64_t* lru_stamp(unsigned set, unsigned way) {
+    return kind_ == Replacement::kLru ? &stamps_[std::size_t{set} * ways_ + way] : nullptr;
+  }
+  void touch_lru(std::uint64_t* stamp) { *stamp = ++clock_; }
   // The way to replace in a set whose ways are all valid. LRU: the smallest stamp (lowest way on
   // a tie); PLRU: follow the tree bits from the root; random: the next draw modulo the ways.
   unsigned victim(unsigned set);

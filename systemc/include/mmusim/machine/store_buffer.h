@@ -75,8 +75,9 @@ class StoreBuffer {
   const BufferedStore& entry(unsigned i) const { return entries_[index(i)]; }
 
   // Writes to memory every store whose leave time is <= t.
+  // Inline: on the per-access path, and usually one store leaves at a time.
   void drain_until(Cycles t) {
-    if (head_leaves_ <= t) drain_until_slow(t);
+    while (head_leaves_ <= t) drain_oldest();
   }
 
   // Retires a store at core cycle `now` (after its translation). If the buffer is full the core
@@ -126,14 +127,22 @@ class StoreBuffer {
     unsigned j = head_ + i;
     return j >= params_.entries ? j - params_.entries : j;
   }
-  void drain_until_slow(Cycles t);
-  void drain_oldest();
+  // The oldest store leaves: it is written where it was translated at retire time, whatever the
+  // page tables say now (the hazard HW4 makes the OS handle).
+  void drain_oldest() {
+    BufferedStore& s = entries_[head_];
+    mem_.write(s.pa, &s.value, s.size);  // little-endian host and target (phys_mem.cpp)
+    filter_update(s.pa, s.size, -1);
+    head_ = index(1);
+    --count_;
+    head_leaves_ = count_ != 0 ? entries_[head_].leaves : kEmpty;
+    stats_.stores_drained.inc();
+    if (sink_ != nullptr) sink_->store_drained(s);
+  }
   Cycles wait_for_room(Cycles now);
   LoadResult load_memory(PhysAddr pa, unsigned size, Cycles waited) {
-    LoadResult r;
-    mem_.read(pa, &r.value, size);  // little-endian host and target (phys_mem.cpp)
-    r.cycles = waited + mem_.read_cost();
-    return r;
+    // Little-endian host and target (phys_mem.cpp).
+    return LoadResult{mem_.read_value(pa, size), waited + mem_.read_cost()};
   }
   LoadResult load_overlapping(PhysAddr pa, unsigned size, Cycles now);
   // An access of at most 8 bytes touches one or two 8-byte granules.

@@ -88,9 +88,12 @@ class Tlb {
     if (((hit_usable_[slot] >> use) & 1u) == 0 || (va >> kPageShift) != c.vpn4k ||
         (pcid & kPcidMask) != c.pcid)
       return false;
-    stats_.hits_by_type[static_cast<unsigned>(type)]->inc();
+    hits_of(type).inc();  // a member, not through hits_by_type: `type` is a constant here
     c.size_hits->inc();
-    c.policy->touch(c.set, c.way);
+    if (c.lru_stamp != nullptr)
+      c.policy->touch_lru(c.lru_stamp);
+    else
+      c.policy->touch(c.set, c.way);
     pa = c.frame | (va & c.offset_mask);
     return true;
   }
@@ -200,8 +203,14 @@ class Tlb {
     c.offset_mask = page_bytes(e.size) - 1;
     c.size_hits = stats_.hits_by_size[page_size_index(e.size)];
     c.policy = &arrays_[hit.array].policy;
+    c.lru_stamp = c.policy->lru_stamp(hit.set, hit.way);
     c.set = hit.set;
     c.way = hit.way;
+  }
+  stats::Scalar& hits_of(AccessType type) {
+    return type == AccessType::kLoad    ? stats_.hit_load
+           : type == AccessType::kStore ? stats_.hit_store
+                                        : stats_.hit_fetch;
   }
   // The arrays' contents change: every cached hit is stale.
   void clear_hit_cache() { hit_usable_.fill(0); }
@@ -222,6 +231,7 @@ class Tlb {
     std::uint64_t offset_mask = 0;
     stats::Scalar* size_hits = nullptr;   // hits.<size> of the entry
     ReplacementPolicy* policy = nullptr;  // its array's
+    std::uint64_t* lru_stamp = nullptr;   // policy->lru_stamp(set, way)
     unsigned set = 0, way = 0;
     Pcid pcid = 0;           // the PCID looked up
     std::uint8_t shift = 0;  // page_shift of the entry's size
