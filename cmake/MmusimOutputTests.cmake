@@ -122,3 +122,30 @@ mmusim_output_test(cow.small_folder NEEDS python
 mmusim_expect_run(cow.scenarios ARGS "cow;--jobs;2" EXIT 0
   MATCH "spec/C07 +L2 +pass .*cow: [0-9]+ scenarios: [0-9]+ passed .2 known-bad reproduced., 0 FAILED")
 mmusim_expect_run(cow.missing_path ARGS "cow;/nonexistent/scenarios" EXIT 2 MATCH "/nonexistent/scenarios: no such file or folder")
+
+# The plots issue 5 names, from the built-in workloads at small sizes: latency CDFs per kind
+# (faults of page_fault1 and cow_parent_write), shootdown latency against target cores (a sweep
+# over --cores), fork latency against populated size (the fork workload's table).
+mmusim_expect_run(plots.workload_page_fault1
+  ARGS "workload;page_fault1;--size;64p;--json;${MMUSIM_OUT}/wl_pf.json" EXIT 0 MATCH "missing")
+mmusim_expect_run(plots.workload_cow
+  ARGS "workload;cow_parent_write;--size;64p;--json;${MMUSIM_OUT}/wl_cow.json" EXIT 0 MATCH "wp_copy")
+mmusim_output_test(plots.workload_cdf NEEDS plot DEPENDS "plots.workload_page_fault1;plots.workload_cow"
+  COMMAND mmusim plot cdf ${MMUSIM_OUT}/wl_pf.json ${MMUSIM_OUT}/wl_cow.json -o ${MMUSIM_OUT}/workload_cdf)
+foreach(ext png svg)
+  mmusim_output_test(plots.workload_cdf_${ext} NEEDS plot DEPENDS plots.workload_cdf
+    COMMAND ${MMUSIM_CHECK_PYTHON} ${MMUSIM_CHECK} ${ext} ${MMUSIM_OUT}/workload_cdf.${ext})
+endforeach()
+mmusim_output_test(plots.shootdown_vs_cores NEEDS plot
+  COMMAND mmusim sweep --grid=--cores=2,3,5 --metric tb.flush.shootdown.latency.p50 --metric result.cycles --jobs 2
+          --out ${MMUSIM_OUT}/sweep_shootdown -- workload mprotect --size 1p)
+mmusim_output_test(plots.shootdown_vs_cores_table NEEDS plot DEPENDS plots.shootdown_vs_cores
+  COMMAND ${MMUSIM_CHECK_PYTHON} ${MMUSIM_CHECK} sweep ${MMUSIM_OUT}/sweep_shootdown 3 --cores)
+mmusim_expect_run(plots.workload_fork
+  ARGS "workload;fork;--size;4M,8M,16M;--table-csv;${MMUSIM_OUT}/fork.csv" EXIT 0 MATCH "16M")
+mmusim_output_test(plots.fork_vs_size NEEDS plot DEPENDS plots.workload_fork
+  COMMAND mmusim plot xy ${MMUSIM_OUT}/fork.csv --x pages --y fork -o ${MMUSIM_OUT}/fork_vs_size)
+foreach(ext png svg)
+  mmusim_output_test(plots.fork_vs_size_${ext} NEEDS plot DEPENDS plots.fork_vs_size
+    COMMAND ${MMUSIM_CHECK_PYTHON} ${MMUSIM_CHECK} ${ext} ${MMUSIM_OUT}/fork_vs_size.${ext})
+endforeach()
