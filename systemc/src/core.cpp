@@ -45,14 +45,17 @@ Core::CoreStats::CoreStats(stats::Group& g, const Mmu& mmu)
     : loads(g, "loads", Unit::kCount, "loads completed"),
       stores(g, "stores", Unit::kCount, "stores retired into the store buffer"),
       fetches(g, "fetches", Unit::kCount, "instruction fetches completed"),
+      prefetches(g, "prefetches", Unit::kCount, "prefetch operations (kPrefetch) executed, dropped ones included"),
+      prefetches_dropped(g, "prefetches_dropped", Unit::kCount,
+                         "prefetches whose translation would have faulted: dropped without a #PF"),
       locked(g, "locked", Unit::kCount, "locked read-modify-write operations completed"),
       fences(g, "fences", Unit::kCount, "MFENCE operations executed"),
       computes(g, "computes", Unit::kCount, "compute operations executed"),
       kernel_entries(g, "kernel_entries", Unit::kCount, "kernel entries (kKernel operations)"),
       waits(g, "waits", Unit::kCount, "kWait operations (sleeps until a wake or an interrupt)"),
       wait_cycles(g, "wait_cycles", Unit::kCycles, "cycles spent asleep in kWait operations"),
-      page_faults(g, "page_faults", Unit::kCount, "#PF exceptions delivered (= mmu.faults)",
-                  [&mmu] { return static_cast<double>(mmu.faults()); }),
+      page_faults(g, "page_faults", Unit::kCount, "#PF exceptions delivered (= mmu.faults - prefetches_dropped)",
+                  [&mmu, this] { return static_cast<double>(mmu.faults() - prefetches_dropped.value()); }),
       aborted(g, "aborted", Unit::kCount,
               "loads, stores, fetches and locked operations aborted by the exception vector"),
       cycles(g, "cycles", Unit::kCycles, "the core's local time when its program ended"),
@@ -154,6 +157,7 @@ void Core::before_issue(CoreOp::Kind kind) {
   switch (kind) {
     case CoreOp::Kind::kLoad:
     case CoreOp::Kind::kFetch:
+    case CoreOp::Kind::kPrefetch:
     case CoreOp::Kind::kCompute:
       advance(walks_.issue(now_) - now_);
       return;
@@ -261,6 +265,18 @@ void Core::fault_and_retry(const CoreOp& op, Translation t) {
   }
 }
 
+// A prefetch walks like a load and fills what a load's walk fills (TLB entry if the access is
+// permitted, paging-structure caches for the upper levels it went through), but a translation
+// that would fault is dropped: no #PF, no TLB entry. Its data is not the program's.
+void Core::prefetch(const CoreOp& op) {
+  stats_.prefetches.inc();
+  const Translation t = mmu_.translate(cr3_root_, pcid_, op.va, AccessType::kLoad);
+  advance(t.cycles - t.walk_cycles);
+  if (t.walked()) walk_blocking(t.walk_cycles);
+  if (!t.ok()) stats_.prefetches_dropped.inc();
+  completed(op, 0, now_);
+}
+
 // The data side of a fetch or a locked exchange, little-endian like x86 (and the host,
 // phys_mem.cpp). Returns the fetched bytes or the old value.
 std::uint64_t Core::fetch_or_locked(const CoreOp& op, PhysAddr pa) {
@@ -342,6 +358,9 @@ void Core::run_program() {
         drain_store_buffer(DrainCause::kKernelEntry);
         report_completions();
         advance(vector_.kernel_entry(id_, op, now_));
+        break;
+      case CoreOp::Kind::kPrefetch:
+        prefetch(op);
         break;
       case CoreOp::Kind::kWait:
         stats_.waits.inc();

@@ -15,7 +15,7 @@ bool tlb_entry_permits(const TlbEntry& e, AccessType type, Privilege priv) {
 
 Mmu::Stats::Stats(stats::Group& parent)
     : group("mmu", &parent),
-      faults(group, "faults", Unit::kCount, "translations ending in #PF"),
+      faults(group, "faults", Unit::kCount, "translations ending in a fault: a #PF, or a dropped prefetch"),
       dirty_rewalks(group, "dirty_rewalks", Unit::kCount,
                     "stores hitting a TLB entry (L1 or STLB) with D=0, re-walked to set D "
                     "(SDM 4.8)"),

@@ -105,6 +105,41 @@ TEST(CoreSc, FaultMapsPageRetryCompletesAndCyclesAddUp) {
   EXPECT_EQ(count(root, "mem.frames_resident"), 5u) << "four tables and the data frame";
 }
 
+// A prefetch walks like a load but never faults: with the leaf empty it is dropped (no #PF, no TLB
+// entry); once the leaf is present it fills the dTLB, so the next load hits.
+TEST(CoreSc, PrefetchWalksButNeverFaults) {
+  stats::Group root("");
+  Script program;
+  Vector vector;
+  Machine m(small_config(), program, vector, root);
+  PageTables pt{m.memory()};
+  pt.map(kVa, kData, 0, kTableFlags);
+  pt.set(kVa, 1, 0);  // leaf empty
+  EXPECT_EQ(m.write_cr3(0, pt.root(), kPcid, false), kCr3);
+  vector.on_kernel = [&](CpuId, const CoreOp&, Cycles) {
+    m.memory().write64(pt.entry(kVa, 1), pfn_pte(kData, kMapped));
+    return Cycles{10};
+  };
+  program.ops[0] = {prefetch(kVa, 1), kernel(2), prefetch(kVa + 8, 3), load(kVa, 8, 4)};
+  m.run();
+  EXPECT_TRUE(vector.error_codes.empty()) << "a prefetch never raises #PF";
+  const auto& d = program.done[0];
+  ASSERT_EQ(d.size(), 3u);
+  Cycles t = kFaultWalk;
+  EXPECT_EQ(d[0].now, t) << "dropped after its walk";
+  EXPECT_EQ(d[0].value, 0u);
+  t += 10;                         // the kernel maps the leaf
+  t += kWarmWalk;                  // the walk fills the dTLB
+  EXPECT_EQ(d[1].now, t);
+  t += kL1 + kRead;                // the load hits what the prefetch filled
+  EXPECT_EQ(d[2].now, t);
+  EXPECT_EQ(count(root, "cpu0.prefetches"), 2u);
+  EXPECT_EQ(count(root, "cpu0.prefetches_dropped"), 1u);
+  EXPECT_EQ(count(root, "cpu0.page_faults"), 0u);
+  EXPECT_EQ(count(root, "cpu0.loads"), 1u);
+  EXPECT_EQ(count(root, "cpu0.walker.walks"), 2u);
+}
+
 TEST(CoreSc, AbortDropsTheAccessAndTheProgramGoesOn) {
   stats::Group root("");
   Script program;

@@ -97,6 +97,9 @@ inline CoreOp simple(CoreOp::Kind kind, Cycles cycles = 0, std::uint64_t token =
   op.token = token;
   return op;
 }
+inline CoreOp prefetch(VirtAddr va, std::uint64_t token) {
+  return mem_op(CoreOp::Kind::kPrefetch, va, 0, 8, token);
+}
 inline CoreOp compute(Cycles c) { return simple(CoreOp::Kind::kCompute, c); }
 inline CoreOp kernel(std::uint64_t token) { return simple(CoreOp::Kind::kKernel, 0, token); }
 inline CoreOp fence() { return simple(CoreOp::Kind::kFence); }

@@ -173,9 +173,10 @@ bool ScenarioRunner::start_step(std::size_t index) {
       fence.kind = machine::CoreOp::Kind::kFence;
       slot.ops.push_back(fence);
     }
-    op.kind = a->kind == AccessStep::Kind::kWrite  ? machine::CoreOp::Kind::kStore
-              : a->kind == AccessStep::Kind::kRead ? machine::CoreOp::Kind::kLoad
-                                                   : machine::CoreOp::Kind::kFetch;
+    op.kind = a->kind == AccessStep::Kind::kWrite      ? machine::CoreOp::Kind::kStore
+              : a->kind == AccessStep::Kind::kRead     ? machine::CoreOp::Kind::kLoad
+              : a->kind == AccessStep::Kind::kPrefetch ? machine::CoreOp::Kind::kPrefetch
+                                                       : machine::CoreOp::Kind::kFetch;
     op.va = *va;
     op.value = a->value;
     op.size = a->size;
@@ -286,6 +287,9 @@ void ScenarioRunner::completed(CpuId cpu, const machine::CoreOp& op, std::uint64
       return;
     case AccessStep::Kind::kFetch:
       trace(step, "fetched", now);
+      return;
+    case AccessStep::Kind::kPrefetch:
+      trace(step, "prefetched", now);
       return;
     case AccessStep::Kind::kRead:
       break;

@@ -83,6 +83,7 @@ class LineParser {
     else if (op == "read") step.op = parse_access(step, AccessStep::Kind::kRead);
     else if (op == "write") step.op = parse_access(step, AccessStep::Kind::kWrite);
     else if (op == "fetch") step.op = parse_access(step, AccessStep::Kind::kFetch);
+    else if (op == "prefetch") step.op = parse_prefetch(step);
     else if (op == "fork") step.op = parse_fork(step);
     else if (op == "exit") step.op = parse_exit(step);
     else if (op == "munmap") step.op = parse_range(step, RangeStep::Kind::kMunmap);
@@ -98,7 +99,7 @@ class LineParser {
     else if (op == "fence") step.op = parse_fence(step);
     else if (op == "expect") step.op = parse_expect();
     else
-      fail(0, fmt::format("unknown operation '{}' (process, thread, mmap, read, write, fetch, fork, exit, "
+      fail(0, fmt::format("unknown operation '{}' (process, thread, mmap, read, write, fetch, prefetch, fork, exit, "
                           "munmap, mprotect, madvise, swapout, swapoff, writeback_done, pin, get, pin_begin, pin_end, unpin, dma_read, "
                           "dma_write, fence, expect, known-bad)",
                           op));
@@ -338,6 +339,17 @@ class LineParser {
     }
     st_.regions[m.region] = m.pages;
     return m;
+  }
+
+  AccessStep parse_prefetch(Step& step) {
+    AccessStep a;
+    a.kind = AccessStep::Kind::kPrefetch;
+    const Actor who = actor(1, step);
+    a.proc = who.proc;
+    a.thread = who.thread;
+    a.addr = addr(2);
+    expect_count_at_most(3);
+    return a;
   }
 
   AccessStep parse_access(Step& step, AccessStep::Kind kind) {

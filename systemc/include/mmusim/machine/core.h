@@ -195,6 +195,7 @@ class Core : public sc_core::sc_module, private StoreSink {
   void walk_blocking(Cycles walk_cycles);
   void complete_any(const CoreOp& op, PhysAddr pa);
   void fault_and_retry(const CoreOp& op, Translation t);
+  void prefetch(const CoreOp& op);
   std::uint64_t fetch_or_locked(const CoreOp& op, PhysAddr pa);
   // Sizes 1, 2, 4 or 8, not crossing a page; else bad_access throws std::invalid_argument.
   // One table lookup: the last page offset an access of each size may start at (-1: no such
@@ -257,6 +258,8 @@ class Core : public sc_core::sc_module, private StoreSink {
     stats::Scalar loads;
     stats::Scalar stores;
     stats::Scalar fetches;
+    stats::Scalar prefetches;
+    stats::Scalar prefetches_dropped;
     stats::Scalar locked;
     stats::Scalar fences;
     stats::Scalar computes;

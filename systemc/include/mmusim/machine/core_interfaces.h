@@ -26,6 +26,9 @@ struct CoreOp {
                // Needs write permission like a store
     kCompute,  // `cycles` of non-memory work (interrupts are taken in the middle of it)
     kKernel,   // enter the kernel for service `token` (syscall, scheduler); see ExceptionVector
+    kPrefetch, // PREFETCHT0 of `va`: translated like a load (a walk fills the TLB and the
+               // paging-structure caches) but never faults: a prefetch that would fault is
+               // dropped (SDM vol. 2, PREFETCHh). Completes with value 0
     kWait,     // nothing to run: sleep until Machine::wake(cpu) or an interrupt, then call
                // CoreProgram::next again
   };

@@ -62,9 +62,11 @@ enum class AccessExpect { kNone, kValue, kSignal, kOracle };
 // read ACTOR ADDR [expect V|SIGNAL|VERDICT] [size=N] [pages=N]
 // write ACTOR ADDR V [buffered] [expect SIGNAL] [size=N] [pages=N]
 // fetch ACTOR ADDR [expect SIGNAL]
+// prefetch ACTOR ADDR: PREFETCHT0, a walk that fills the TLB and paging-structure caches but
+// never faults (dropped instead)
 // With pages=N, the access is repeated at ADDR, ADDR+4K, ... (N accesses, one step).
 struct AccessStep {
-  enum class Kind { kRead, kWrite, kFetch };
+  enum class Kind { kRead, kWrite, kFetch, kPrefetch };
   Kind kind = Kind::kRead;
   bool is_write = false;  // kind == kWrite
   std::string proc;
