@@ -21,7 +21,7 @@ def scenario(seed):
             str(r.randrange(1 << 64)), "4096", "0x10000"]
     for _ in range(r.randrange(1, 30)):
         op = r.choice(["mmap", "read", "write", "fork", "exit", "process", "expect", "pin", "pin_begin",
-                       "pin_end", "unpin", "dma", "range", "swapout", "swapdev", "fence"])
+                       "pin_end", "unpin", "dma", "range", "swapout", "swapdev", "fence", "prefetch"])
         p = r.choice(procs)
         if p == "P" and r.random() < .5:
             p = r.choice(["P.t2", "P.t3"])
@@ -77,6 +77,8 @@ def scenario(seed):
             lines.append(f"swapout {p} {addr}{r.choice(['', '', ' async', ' arch_fail'])}")
         elif op == "swapdev":
             lines.append(r.choice([f"swapoff {p}", f"writeback_done {p}"]))
+        elif op == "prefetch":
+            lines.append(f"prefetch {p} {addr or r.choice(nums[1:6])}")
         elif op == "fence":
             lines.append(f"fence {p}")
         else:
