@@ -72,8 +72,8 @@ mmusim_injection_test(skip_swapout_flush_R03 races/R03_T9.scn skip_swapout_flush
 mmusim_injection_test(skip_unshare_B07 spec/B07.scn skip_unshare "wrong COW")
 mmusim_injection_test(no_eager_fork_copy_B01 spec/B01.scn no_eager_fork_copy "wrong COW")
 mmusim_injection_test(skip_reclaim_batch_flush_R9 races/D08_R9.scn skip_reclaim_batch_flush "missed COW: P read 99")
-mmusim_injection_test(skip_pgtable_flush_R06 races/R06_pgtable_pwc.scn skip_pgtable_flush "expected SIGSEGV, but the access to 0x10000000 completed")
-mmusim_injection_test(skip_nested_flush_R05 races/R05_nested_zap.scn skip_nested_flush "lost store: P read 1 at A")
+mmusim_injection_test(skip_pgtable_flush_T10 races/T10_pgtable_pwc.scn skip_pgtable_flush "expected SIGSEGV, but the access to 0x10000000 completed")
+mmusim_injection_test(skip_nested_flush_zap races/zap_nested_flush.scn skip_nested_flush "lost store: P read 1 at A")
 
 # Every FOLDER/*.scn must make `mmusim run` exit with EXIT and print what its first
 # "# MARKER: regex" line says.

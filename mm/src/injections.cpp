@@ -56,7 +56,7 @@ const std::vector<InjectionInfo>& injection_table() {
        "a zap (MADV_DONTNEED under mmap_lock read) that ran while another zap of the mm had its "
        "flush pending returns without the forced whole-mm flush (mm_tlb_flush_nested): it "
        "skipped the entries the other one had cleared, so after it returns a CPU can still read "
-       "the old contents through a stale translation (race R05, §3.19 concurrent zappers).",
+       "the old contents through a stale translation (races/zap_nested_flush, §3.19 concurrent zappers).",
        &Injections::skip_nested_flush},
       {"skip_fork_seqcount", "R13",
        "fork does not increment write_protect_seq around the page-table copy: a GUP-fast pin "
