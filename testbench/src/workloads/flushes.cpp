@@ -81,8 +81,8 @@ void build_flush(const WorkloadParams& p, ScenarioBuilder& b, Op op) {
           break;
         case Op::kMunmap: {
           // A fresh mapping of k+1 pages at its own 2 MiB-aligned address loses its first k
-          // pages: its last page keeps the PTE table, so only the k pages' flush is measured
-          // (freeing a table also flushes the paging-structure caches: a full flush).
+          // pages: its last page keeps the PTE table, so the step measures the k pages' zap and
+          // flush alone, not the freeing of a table.
           const std::string r = fmt::format("R{}_{}", k, it);
           const std::uint64_t stride = (n + 1 + 511) / 512 * (2ull << 20);
           const std::uint64_t at = kMunmapBase + ((it - 1) * n + k) * stride;
