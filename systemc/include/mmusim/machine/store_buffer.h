@@ -33,7 +33,8 @@ struct BufferedStore {
   unsigned size = 8;
   Cycles retired = 0;  // core cycle at which the store entered the buffer
   Cycles leaves = 0;   // core cycle at which it is written to memory
-  CoreOp op;           // the store as the program issued it
+  CoreOp op;           // the store as the program issued it; kept only for a sink (the one
+                       // reader), so a buffer without one does not copy it
 };
 
 // Told of every store as it leaves the buffer and becomes globally visible.
@@ -96,7 +97,7 @@ class StoreBuffer {
     s.size = size;
     s.retired = now;
     s.leaves = (now > last_leaves_ ? now : last_leaves_) + params_.drain_cycles;
-    s.op = op;
+    if (sink_ != nullptr) s.op = op;
     last_leaves_ = s.leaves;
     head_leaves_ = count_ == 0 ? s.leaves : head_leaves_;
     ++count_;
