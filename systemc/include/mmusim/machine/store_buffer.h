@@ -99,7 +99,9 @@ class StoreBuffer {
     s.leaves = (now > last_leaves_ ? now : last_leaves_) + params_.drain_cycles;
     if (sink_ != nullptr) s.op = op;
     last_leaves_ = s.leaves;
-    head_leaves_ = count_ == 0 ? s.leaves : head_leaves_;
+    // Leave times never decrease and an empty buffer has kEmpty: the minimum is the oldest's
+    // leave time, without a branch that the buffer's filling and emptying would mispredict.
+    head_leaves_ = s.leaves < head_leaves_ ? s.leaves : head_leaves_;
     ++count_;
     filter_update(pa, size, +1);
     stats_.occupancy.sample(count_);
@@ -115,7 +117,9 @@ class StoreBuffer {
   // overlapping stores to drain, then reads memory; no overlap reads memory (read_cycles).
   LoadResult load(PhysAddr pa, unsigned size, Cycles now) {
     drain_until(now);
-    if (count_ == 0 || !filter_may_overlap(pa, size)) return load_memory(pa, size, 0);
+    // The filter alone: an empty buffer counts zero in every slot, and a test of count_ as well
+    // would be a branch taken at random as the buffer fills and empties.
+    if (!filter_may_overlap(pa, size)) return load_memory(pa, size, 0);
     return load_overlapping(pa, size, now);
   }
 
@@ -124,10 +128,7 @@ class StoreBuffer {
   Cycles drain_all(DrainCause cause, Cycles now);
 
  private:
-  unsigned index(unsigned i) const {
-    unsigned j = head_ + i;
-    return j >= params_.entries ? j - params_.entries : j;
-  }
+  unsigned index(unsigned i) const { return (head_ + i) & ring_mask_; }
   // The oldest store leaves: it is written where it was translated at retire time, whatever the
   // page tables say now (the hazard HW4 makes the OS handle).
   void drain_oldest() {
@@ -136,7 +137,9 @@ class StoreBuffer {
     filter_update(s.pa, s.size, -1);
     head_ = index(1);
     --count_;
-    head_leaves_ = count_ != 0 ? entries_[head_].leaves : kEmpty;
+    // entries_[head_] always exists (stale when the buffer is empty): loaded unconditionally
+    // and masked to kEmpty (all ones) when empty, without a branch (see retire()).
+    head_leaves_ = entries_[head_].leaves | (Cycles{0} - Cycles{count_ == 0});
     stats_.stores_drained.inc();
     if (sink_ != nullptr) sink_->store_drained(s);
   }
@@ -163,7 +166,10 @@ class StoreBuffer {
   StoreBufferParams params_;
   PhysMem& mem_;
   StoreSink* sink_;
-  std::vector<BufferedStore> entries_;  // ring of capacity() entries
+  // A ring of the power of two at least capacity() (at most capacity() used), so that a position
+  // wraps with a mask rather than a compare and a subtract on every store.
+  std::vector<BufferedStore> entries_;
+  unsigned ring_mask_;  // entries_.size() - 1
   unsigned head_ = 0;
   unsigned count_ = 0;
   Cycles last_leaves_ = 0;  // leave time of the youngest store ever retired
