@@ -305,17 +305,20 @@ std::uint64_t Core::fetch_or_locked(const CoreOp& op, PhysAddr pa) {
 // thread never returns: a core that has nothing left sleeps, and the simulation ends when no
 // core has anything left (SystemC runs out of events).
 void Core::run_program() {
+  // Operations fetched from the program and not run yet: [next, end). Empty once it has ended.
+  const CoreOp* next = nullptr;
+  const CoreOp* end = nullptr;
   for (;;) {
     at_boundary();
-    if (batch_next_ == batch_end_) {
+    if (next == end) {
       if (ended_) {
         sleep(false);
         continue;
       }
       report_completions();  // they point into the batch
       const unsigned n = program_.next_batch(id_, batch_.data(), kBatchOps);
-      batch_next_ = batch_.data();
-      batch_end_ = batch_next_ + n;
+      next = batch_.data();
+      end = next + n;
       if (n == 0) {
         settle_walks();  // the program ends when its last load has completed
         ended_ = true;
@@ -324,7 +327,7 @@ void Core::run_program() {
       }
     }
     // A reference into the batch: nothing refills it before the operation has run.
-    const CoreOp& op = *batch_next_++;
+    const CoreOp& op = *next++;
     if (__builtin_expect(walks_.pending(), 0)) before_issue(op.kind);
     // Loads and stores first, by two tests rather than the switch's indirect jump.
     if (op.kind == CoreOp::Kind::kLoad) {

@@ -250,12 +250,10 @@ class Core : public sc_core::sc_module, private StoreSink {
   sc_core::sc_event wake_event_;
   sc_core::sc_event ack_event_;
   ShootdownRequest* in_flight_ = nullptr;
-  // Operations fetched from the program (CoreProgram::next_batch) and not run yet:
-  // [batch_next_, batch_end_). Empty once the program has ended.
+  // Operations fetched from the program (CoreProgram::next_batch); run_program's locals say
+  // which are not run yet (only it reads them: locals stay in registers).
   static constexpr unsigned kBatchOps = 32;
   std::array<CoreOp, kBatchOps> batch_{};
-  const CoreOp* batch_next_ = nullptr;
-  const CoreOp* batch_end_ = nullptr;
   // CoreProgram::watches_store_visibility(). When false, completions wait in done_ (at most one
   // per operation of the batch) until report_completions(): before the batch is refilled,
   // before any other callback and before the core yields to SystemC.
