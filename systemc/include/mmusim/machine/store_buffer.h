@@ -117,9 +117,7 @@ class StoreBuffer {
   // overlapping stores to drain, then reads memory; no overlap reads memory (read_cycles).
   LoadResult load(PhysAddr pa, unsigned size, Cycles now) {
     drain_until(now);
-    // The filter alone: an empty buffer counts zero in every slot, and a test of count_ as well
-    // would be a branch taken at random as the buffer fills and empties.
-    if (!filter_may_overlap(pa, size)) return load_memory(pa, size, 0);
+    if (count_ == 0 || !filter_may_overlap(pa, size)) return load_memory(pa, size, 0);
     return load_overlapping(pa, size, now);
   }
 
