@@ -84,6 +84,7 @@ Core::Core(const sc_core::sc_module_name& name, CpuId id, const MachineConfig& c
       sb_(config.store_buffer, memory, watches_stores_ ? this : nullptr, group_),
       walks_(config.walker.max_walks, config.core.miss_window_ops, group_),
       stats_(group_, mmu_) {
+  if (!watches_stores_) done_limit_ = done_.data() + kBatchOps;
   SC_THREAD(thread);
 }
 
@@ -124,30 +125,32 @@ void Core::bad_access(const CoreOp& op) const {
 
 // The data side of a translated access of kind K (inlined into the per-access path).
 template <CoreOp::Kind K>
-inline __attribute__((always_inline)) void Core::complete_access(const CoreOp& op, PhysAddr pa) {
+inline __attribute__((always_inline)) void Core::complete_access(const CoreOp& op, PhysAddr pa,
+                                                                  Cycles now) {
   std::uint64_t value;
   if constexpr (K == CoreOp::Kind::kLoad) {
-    const StoreBuffer::LoadResult r = sb_.load(pa, op.size, now_);
-    advance(r.cycles);
+    const StoreBuffer::LoadResult r = sb_.load(pa, op.size, now);
+    now = advance_from(now, r.cycles);
     stats_.loads.inc();
     value = r.value;
   } else if constexpr (K == CoreOp::Kind::kStore) {
     // Retires into the store buffer with the PA translated now; memory sees it later.
-    advance(sb_.retire(pa, op.size, op.value, op, now_));
+    now = advance_from(now, sb_.retire(pa, op.size, op.value, op, now));
     stats_.stores.inc();
     value = low_bytes(op.value, op.size);
   } else {
     value = fetch_or_locked(op, pa);
+    now = now_;
   }
-  completed(op, value, now_);
+  completed(op, value, now);
 }
 
 void Core::complete_any(const CoreOp& op, PhysAddr pa) {
   switch (op.kind) {
-    case CoreOp::Kind::kLoad: complete_access<CoreOp::Kind::kLoad>(op, pa); return;
-    case CoreOp::Kind::kStore: complete_access<CoreOp::Kind::kStore>(op, pa); return;
-    case CoreOp::Kind::kFetch: complete_access<CoreOp::Kind::kFetch>(op, pa); return;
-    default: complete_access<CoreOp::Kind::kLocked>(op, pa); return;
+    case CoreOp::Kind::kLoad: complete_access<CoreOp::Kind::kLoad>(op, pa, now_); return;
+    case CoreOp::Kind::kStore: complete_access<CoreOp::Kind::kStore>(op, pa, now_); return;
+    case CoreOp::Kind::kFetch: complete_access<CoreOp::Kind::kFetch>(op, pa, now_); return;
+    default: complete_access<CoreOp::Kind::kLocked>(op, pa, now_); return;
   }
 }
 
@@ -181,8 +184,7 @@ inline __attribute__((always_inline)) void Core::execute_access(const CoreOp& op
   PhysAddr pa;
   if (__builtin_expect(mmu_.translate_cached(pcid_, op.va, access_type(K), Privilege::kUser, pa),
                        1)) {
-    advance(mmu_.l1_hit_cycles(access_type(K)));
-    complete_access<K>(op, pa);
+    complete_access<K>(op, pa, advance_from(now_, mmu_.l1_hit_cycles(access_type(K))));
     return;
   }
   execute_uncached<K>(op);
@@ -195,7 +197,7 @@ __attribute__((noinline)) void Core::execute_uncached(const CoreOp& op) {
   if (!t.walked()) {
     advance(t.cycles);
     if (t.ok()) {
-      complete_access<K>(op, t.pa);
+      complete_access<K>(op, t.pa, now_);
       return;
     }
     fault_and_retry(op, t);
@@ -228,7 +230,7 @@ void Core::execute_walked(const CoreOp& op, const Translation& t) {
   if (t.ad_writes != 0) settle_walks();
   walk_blocking(t.walk_cycles);
   if (t.ok()) {
-    complete_access<K>(op, t.pa);
+    complete_access<K>(op, t.pa, now_);
     return;
   }
   fault_and_retry(op, t);
@@ -303,17 +305,20 @@ std::uint64_t Core::fetch_or_locked(const CoreOp& op, PhysAddr pa) {
 // thread never returns: a core that has nothing left sleeps, and the simulation ends when no
 // core has anything left (SystemC runs out of events).
 void Core::run_program() {
+  // Operations fetched from the program and not run yet: [next, end). Empty once it has ended.
+  const CoreOp* next = nullptr;
+  const CoreOp* end = nullptr;
   for (;;) {
     at_boundary();
-    if (batch_next_ == batch_end_) {
+    if (next == end) {
       if (ended_) {
         sleep(false);
         continue;
       }
       report_completions();  // they point into the batch
       const unsigned n = program_.next_batch(id_, batch_.data(), kBatchOps);
-      batch_next_ = batch_.data();
-      batch_end_ = batch_next_ + n;
+      next = batch_.data();
+      end = next + n;
       if (n == 0) {
         settle_walks();  // the program ends when its last load has completed
         ended_ = true;
@@ -322,7 +327,7 @@ void Core::run_program() {
       }
     }
     // A reference into the batch: nothing refills it before the operation has run.
-    const CoreOp& op = *batch_next_++;
+    const CoreOp& op = *next++;
     if (__builtin_expect(walks_.pending(), 0)) before_issue(op.kind);
     // Loads and stores first, by two tests rather than the switch's indirect jump.
     if (op.kind == CoreOp::Kind::kLoad) {
@@ -370,9 +375,18 @@ void Core::run_program() {
   }
 }
 
+void Core::completed_now(const CoreOp& op, std::uint64_t value, Cycles at) {
+  if (watches_stores_) {
+    program_.completed(id_, op, value, at);
+    return;
+  }
+  report_completions_now();  // done_ is full
+  *done_next_++ = Completion{&op, value, at};
+}
+
 void Core::report_completions_now() {
-  const unsigned n = done_count_;
-  done_count_ = 0;
+  const auto n = static_cast<unsigned>(done_next_ - done_.data());
+  done_next_ = done_.data();
   program_.completed_batch(id_, done_.data(), n);
 }
 

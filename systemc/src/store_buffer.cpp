@@ -60,8 +60,12 @@ StoreBuffer::Stats::Stats(stats::Group& parent)
 
 StoreBuffer::StoreBuffer(const StoreBufferParams& params, PhysMem& memory, StoreSink* sink,
                          stats::Group& parent)
-    : params_(params), mem_(memory), sink_(sink), entries_(params.entries), stats_(parent) {
+    : params_(params), mem_(memory), sink_(sink), stats_(parent) {
   assert(params.entries != 0 && params.drain_cycles != 0);
+  std::size_t ring = 1;
+  while (ring < params.entries) ring *= 2;
+  entries_.resize(ring);
+  ring_mask_ = static_cast<unsigned>(ring - 1);
 }
 
 // A store found the buffer full: the oldest entry has not left yet (retire drained until `now`).

@@ -79,7 +79,8 @@ class Core : public sc_core::sc_module, private StoreSink {
     now_ += cycles;
     if (now_ >= quantum_end_) sync();
   }
-  // Waits until SystemC time reaches the local time (tlm_quantumkeeper::sync).
+  // Waits until SystemC time reaches the local time (tlm_quantumkeeper::sync). Leaves the local
+  // time unchanged.
   void sync();
   // A forced drain of the store buffer for `cause`: the core waits until the last buffered
   // store has left. Only from this core's thread.
@@ -140,6 +141,16 @@ class Core : public sc_core::sc_module, private StoreSink {
   };
   static constexpr Cycles kNever = ~Cycles{0};
 
+  // advance() for a caller that holds the local time in a register (`now` == now_): returns the
+  // new local time. On the per-access path every store to memory the compiler cannot tell apart
+  // from now_ (a statistic, simulated memory's bytes) would otherwise make it load now_ again,
+  // one store-to-load forwarding on the path per use.
+  Cycles advance_from(Cycles now, Cycles cycles) {
+    now += cycles;
+    now_ = now;
+    if (now >= quantum_end_) sync();  // leaves now_ as it is
+    return now;
+  }
   // Time, sleeping and interrupts (core_irq.cpp).
   sc_core::sc_time to_time(Cycles c) const;
   Cycles sc_now_cycles() const;
@@ -158,28 +169,33 @@ class Core : public sc_core::sc_module, private StoreSink {
   void thread();
   void run_program();
   void at_boundary() {
-    sb_.drain_until(now_);
-    if (interrupt_due()) take_interrupts();
+    const Cycles now = now_;  // a drain leaves it unchanged: one load (see advance_from)
+    sb_.drain_until(now);
+    if (now >= irq_due_at_) take_interrupts();  // interrupt_due()
   }
   void compute(Cycles cycles);
+  // One test on the per-access path: done_limit_ is done_'s start when the program watches store
+  // visibility (every completion then goes to it at once, in completed_now), else done_'s end (a
+  // guard: a batch completes at most kBatchOps operations before it is reported).
   void completed(const CoreOp& op, std::uint64_t value, Cycles at) {
-    if (watches_stores_) {
-      program_.completed(id_, op, value, at);
+    if (__builtin_expect(done_next_ == done_limit_, 0)) {
+      completed_now(op, value, at);
       return;
     }
-    if (__builtin_expect(done_count_ == kBatchOps, 0)) report_completions_now();  // a guard
-    done_[done_count_++] = Completion{&op, value, at};
+    *done_next_++ = Completion{&op, value, at};
   }
+  void completed_now(const CoreOp& op, std::uint64_t value, Cycles at);
   void report_completions() {
-    if (done_count_ != 0) report_completions_now();
+    if (done_next_ != done_.data()) report_completions_now();
   }
   void report_completions_now();
   // A kLoad, kStore, kFetch or kLocked op of kind K (one instance per kind, so that the per-access
   // path has no test of the kind left); complete_any dispatches on op.kind at run time.
   template <CoreOp::Kind K>
   void execute_access(const CoreOp& op);
+  // `now` is the local time (now_).
   template <CoreOp::Kind K>
-  void complete_access(const CoreOp& op, PhysAddr pa);
+  void complete_access(const CoreOp& op, PhysAddr pa, Cycles now);
   // An access the L1's hit cache did not translate (out of line: the per-access path stays
   // small); one whose translation walked: overlapped (a load) or blocking (miss_window.h).
   template <CoreOp::Kind K>
@@ -234,18 +250,17 @@ class Core : public sc_core::sc_module, private StoreSink {
   sc_core::sc_event wake_event_;
   sc_core::sc_event ack_event_;
   ShootdownRequest* in_flight_ = nullptr;
-  // Operations fetched from the program (CoreProgram::next_batch) and not run yet:
-  // [batch_next_, batch_end_). Empty once the program has ended.
+  // Operations fetched from the program (CoreProgram::next_batch); run_program's locals say
+  // which are not run yet (only it reads them: locals stay in registers).
   static constexpr unsigned kBatchOps = 32;
   std::array<CoreOp, kBatchOps> batch_{};
-  const CoreOp* batch_next_ = nullptr;
-  const CoreOp* batch_end_ = nullptr;
   // CoreProgram::watches_store_visibility(). When false, completions wait in done_ (at most one
   // per operation of the batch) until report_completions(): before the batch is refilled,
   // before any other callback and before the core yields to SystemC.
   bool watches_stores_;
   std::array<Completion, kBatchOps> done_{};
-  unsigned done_count_ = 0;
+  Completion* done_next_ = done_.data();   // done_[0, done_next_) wait to be reported
+  Completion* done_limit_ = done_.data();  // see completed(); set by the constructor
 
   // The group first: the Mmu, the store buffer and the miss window register their groups
   // under it.

@@ -49,9 +49,8 @@ class PhysMem {
   // read() of `len` (1..8) bytes returned as a little-endian value, zero-extended: for the
   // per-access paths, where the value then stays in a register.
   std::uint64_t read_value(PhysAddr pa, unsigned len) {
-    check_fast(pa, len);
+    const Frame* f = checked_find(pa, len);
     stats_.reads.inc();
-    const Frame* f = find(phys_to_pfn(pa));
     std::uint64_t v = 0;
     if (f == nullptr) return v;
     const std::uint8_t* at = f->data() + (pa & (kPageSize - 1));
@@ -94,13 +93,22 @@ class PhysMem {
 
  private:
   using Frame = std::array<std::uint8_t, kPageSize>;
-  // The common case inline; check() throws, naming the problem. 1 <= len <= (bytes left in pa's
-  // frame) is one unsigned comparison; with pa below size_bytes (a multiple of 4096) the frame,
-  // and so the access, lies inside memory.
-  void check_fast(PhysAddr pa, std::size_t len) const {
-    if (pa >= params_.size_bytes || len - 1 >= kPageSize - (pa & (kPageSize - 1))) check(pa, len);
-  }
+  // Throws, naming the problem, if the access breaks the addressing rules.
   void check(PhysAddr pa, std::size_t len) const;
+  // The common case of the per-access paths, inline: true if the access is valid and its frame is
+  // looked up in index_, the range check and the index test being one comparison (indexed_ <=
+  // frames(), so a frame below indexed_ lies in memory); 1 <= len <= (bytes left in pa's frame)
+  // is one unsigned comparison. False: check() (which throws or passes a frame above the index),
+  // then find_unindexed().
+  bool fast_frame(PhysAddr pa, std::size_t len) const {
+    return phys_to_pfn(pa) < indexed_ && len - 1 < kPageSize - (pa & (kPageSize - 1));
+  }
+  // check() and find() of the access's frame.
+  const Frame* checked_find(PhysAddr pa, std::size_t len) const {
+    if (__builtin_expect(fast_frame(pa, len), 1)) return index_[phys_to_pfn(pa)];
+    check(pa, len);
+    return find_unindexed(phys_to_pfn(pa));
+  }
   void check_pfn(Pfn pfn) const;
   // The frame's storage, or null if it has none. Frames below indexed_ are found in index_ (one
   // load), the others in the hash map.
@@ -121,8 +129,7 @@ class PhysMem {
   // 8-byte accesses (PTEs, most loads and stores) copy with a constant size, which the compiler
   // inlines. Little-endian host and target (phys_mem.cpp).
   void raw_read(PhysAddr pa, void* dst, std::size_t len) const {
-    check_fast(pa, len);
-    const Frame* f = find(phys_to_pfn(pa));
+    const Frame* f = checked_find(pa, len);
     if (f == nullptr)
       std::memset(dst, 0, len);
     else if (len == 8)
@@ -131,9 +138,12 @@ class PhysMem {
       std::memcpy(dst, f->data() + (pa & (kPageSize - 1)), len);
   }
   void raw_write(PhysAddr pa, const void* src, std::size_t len) {
-    check_fast(pa, len);
     const Pfn pfn = phys_to_pfn(pa);
-    Frame* f = pfn < indexed_ ? index_[pfn] : nullptr;
+    Frame* f = nullptr;
+    if (__builtin_expect(fast_frame(pa, len), 1))
+      f = index_[pfn];
+    else
+      check(pa, len);
     if (f == nullptr && (f = frame_for_nonzero_write(pfn, src, len)) == nullptr) return;
     std::uint8_t* at = f->data() + (pa & (kPageSize - 1));
     if (len == 8)

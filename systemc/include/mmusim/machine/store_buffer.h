@@ -33,7 +33,8 @@ struct BufferedStore {
   unsigned size = 8;
   Cycles retired = 0;  // core cycle at which the store entered the buffer
   Cycles leaves = 0;   // core cycle at which it is written to memory
-  CoreOp op;           // the store as the program issued it
+  CoreOp op;           // the store as the program issued it; kept only for a sink (the one
+                       // reader), so a buffer without one does not copy it
 };
 
 // Told of every store as it leaves the buffer and becomes globally visible.
@@ -96,9 +97,11 @@ class StoreBuffer {
     s.size = size;
     s.retired = now;
     s.leaves = (now > last_leaves_ ? now : last_leaves_) + params_.drain_cycles;
-    s.op = op;
+    if (sink_ != nullptr) s.op = op;
     last_leaves_ = s.leaves;
-    head_leaves_ = count_ == 0 ? s.leaves : head_leaves_;
+    // Leave times never decrease and an empty buffer has kEmpty: the minimum is the oldest's
+    // leave time, without a branch that the buffer's filling and emptying would mispredict.
+    head_leaves_ = s.leaves < head_leaves_ ? s.leaves : head_leaves_;
     ++count_;
     filter_update(pa, size, +1);
     stats_.occupancy.sample(count_);
@@ -123,10 +126,7 @@ class StoreBuffer {
   Cycles drain_all(DrainCause cause, Cycles now);
 
  private:
-  unsigned index(unsigned i) const {
-    unsigned j = head_ + i;
-    return j >= params_.entries ? j - params_.entries : j;
-  }
+  unsigned index(unsigned i) const { return (head_ + i) & ring_mask_; }
   // The oldest store leaves: it is written where it was translated at retire time, whatever the
   // page tables say now (the hazard HW4 makes the OS handle).
   void drain_oldest() {
@@ -135,7 +135,9 @@ class StoreBuffer {
     filter_update(s.pa, s.size, -1);
     head_ = index(1);
     --count_;
-    head_leaves_ = count_ != 0 ? entries_[head_].leaves : kEmpty;
+    // entries_[head_] always exists (stale when the buffer is empty): loaded unconditionally
+    // and masked to kEmpty (all ones) when empty, without a branch (see retire()).
+    head_leaves_ = entries_[head_].leaves | (Cycles{0} - Cycles{count_ == 0});
     stats_.stores_drained.inc();
     if (sink_ != nullptr) sink_->store_drained(s);
   }
@@ -162,7 +164,10 @@ class StoreBuffer {
   StoreBufferParams params_;
   PhysMem& mem_;
   StoreSink* sink_;
-  std::vector<BufferedStore> entries_;  // ring of capacity() entries
+  // A ring of the power of two at least capacity() (at most capacity() used), so that a position
+  // wraps with a mask rather than a compare and a subtract on every store.
+  std::vector<BufferedStore> entries_;
+  unsigned ring_mask_;  // entries_.size() - 1
   unsigned head_ = 0;
   unsigned count_ = 0;
   Cycles last_leaves_ = 0;  // leave time of the youngest store ever retired

@@ -85,9 +85,7 @@ class Tlb {
   bool lookup_cached(Pcid pcid, VirtAddr va, AccessType type, unsigned use, PhysAddr& pa) {
     const unsigned slot = hit_slot(va);
     const CachedHit& c = hit_cache_[slot];
-    if (((hit_usable_[slot] >> use) & 1u) == 0 || (va >> kPageShift) != c.vpn4k ||
-        (pcid & kPcidMask) != c.pcid)
-      return false;
+    if (((hit_usable_[slot] >> use) & 1u) == 0 || hit_key(pcid, va) != c.key) return false;
     hits_of(type).inc();  // a member, not through hits_by_type: `type` is a constant here
     c.size_hits->inc();
     if (c.lru_stamp != nullptr)
@@ -185,6 +183,11 @@ class Tlb {
     w.tag = 0;
   }
   // The hit cache's slot for `va`, and its update on a timed hit.
+  // (PCID, 4 KiB page) as one word, so that a cached hit is checked with one comparison: the
+  // page's address with the PCID (12 bits) in its offset bits.
+  static std::uint64_t hit_key(Pcid pcid, VirtAddr va) {
+    return (va & kPageMask) | (pcid & kPcidMask);
+  }
   static unsigned hit_slot(VirtAddr va) {
     return static_cast<unsigned>(va >> kPageShift) & (kHitCacheSlots - 1);
   }
@@ -193,11 +196,10 @@ class Tlb {
     CachedHit& c = hit_cache_[slot];
     // A slot still marked (no change since) for the same (PCID, page) holds this same way: keep
     // the classes marked so far.
-    if (hit_usable_[slot] != 0 && c.vpn4k == va >> kPageShift && c.pcid == pcid) return;
+    if (hit_usable_[slot] != 0 && c.key == hit_key(pcid, va)) return;
     const TlbEntry& e = hit.slot->entry;
     hit_usable_[slot] = 0;
-    c.vpn4k = va >> kPageShift;
-    c.pcid = pcid;
+    c.key = hit_key(pcid, va);
     c.shift = static_cast<std::uint8_t>(page_shift(e.size));
     c.frame = pfn_to_phys(e.pfn);
     c.offset_mask = page_bytes(e.size) - 1;
@@ -226,14 +228,13 @@ class Tlb {
 
   // One cached hit; valid while its hit_usable_ byte is nonzero.
   struct CachedHit {
-    std::uint64_t vpn4k = 0;  // va >> 12 of the lookup that hit
+    std::uint64_t key = 0;    // hit_key() of the lookup that hit
     PhysAddr frame = 0;       // the entry's first byte
     std::uint64_t offset_mask = 0;
     stats::Scalar* size_hits = nullptr;   // hits.<size> of the entry
     ReplacementPolicy* policy = nullptr;  // its array's
     std::uint64_t* lru_stamp = nullptr;   // policy->lru_stamp(set, way)
     unsigned set = 0, way = 0;
-    Pcid pcid = 0;           // the PCID looked up
     std::uint8_t shift = 0;  // page_shift of the entry's size
   };
   static constexpr unsigned kHitCacheSlots = 16;
