@@ -4,6 +4,7 @@
 #include <fmt/ostream.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -41,16 +42,12 @@ int list_workloads() {
   return 0;
 }
 
-// mm.check_invariants named by --set or in the configuration file: the user's choice stands.
-bool invariants_set(const WorkloadOptions& o) {
+// mm.check_invariants named by --set or by the configuration file: the user's choice stands.
+bool invariants_set(const WorkloadOptions& o, const std::vector<std::string>& file_keys) {
+  constexpr const char* kKey = "mm.check_invariants";
   for (const std::string& s : o.settings)
-    if (s.rfind("mm.check_invariants", 0) == 0) return true;
-  if (o.config_file.empty()) return false;
-  std::ifstream in(o.config_file);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.find("mm.check_invariants") != std::string::npos && line.find('#') > line.find("mm.check")) return true;
-  return false;
+    if (s.substr(0, s.find('=')) == kKey) return true;
+  return std::find(file_keys.begin(), file_keys.end(), kKey) != file_keys.end();
 }
 
 // Writes one output file when its option was given.
@@ -79,9 +76,10 @@ int run_workload(const WorkloadOptions& o) {
   const tb::WorkloadParams params = tb::resolve_params(*w, given, o.size_opt->count() > 0, o.threads_opt->count() > 0,
                                                        o.cores_opt->count() > 0, o.iterations_opt->count() > 0);
   tb::SimConfig config;
-  if (!o.config_file.empty()) tb::load_config_file(config, o.config_file);
+  std::vector<std::string> file_keys;
+  if (!o.config_file.empty()) file_keys = tb::load_config_file(config, o.config_file);
   for (const std::string& s : o.settings) tb::apply_setting(config, s);
-  if (tb::fit_config(*w, params, config, invariants_set(o)))
+  if (tb::fit_config(*w, params, config, invariants_set(o, file_keys)))
     fmt::print(std::cerr, "mmusim: note: mm.check_invariants=0 for this size (--set mm.check_invariants=1 to keep "
                           "them)\n");
   tb::validate(config);

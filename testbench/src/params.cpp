@@ -71,7 +71,8 @@ void apply_setting(SimConfig& config, const std::string& assignment) {
     throw ConfigError(fmt::format("--set {}: {}", key, why));
 }
 
-void load_config_file(SimConfig& config, const std::string& path) {
+std::vector<std::string> load_config_file(SimConfig& config, const std::string& path) {
+  std::vector<std::string> keys;
   std::ifstream in(path);
   if (!in) throw ConfigError(fmt::format("{}: cannot open the configuration file", path));
   std::string line;
@@ -87,7 +88,9 @@ void load_config_file(SimConfig& config, const std::string& path) {
       throw ConfigError(fmt::format("{}:{}: error: expected 'key = value', got '{}'", path, number, text));
     if (std::string why = set_param(config, key, value); !why.empty())
       throw ConfigError(fmt::format("{}:{}: error: {}: {}", path, number, key, why));
+    keys.push_back(key);
   }
+  return keys;
 }
 
 std::string dump_config(const SimConfig& config) {

@@ -36,8 +36,8 @@ const std::vector<ParamInfo>& param_table();
 // Applies "key=value"; throws ConfigError naming the key and the reason.
 void apply_setting(SimConfig& config, const std::string& assignment);
 // Applies a configuration file: one "key = value" per line, '#' starts a comment. Throws
-// ConfigError "FILE:LINE: error: reason".
-void load_config_file(SimConfig& config, const std::string& path);
+// ConfigError "FILE:LINE: error: reason". Returns the keys the file set, in file order.
+std::vector<std::string> load_config_file(SimConfig& config, const std::string& path);
 // Every parameter as "key = value" lines, loadable by load_config_file.
 std::string dump_config(const SimConfig& config);
 // Checks the whole configuration; throws ConfigError with the first problem.
