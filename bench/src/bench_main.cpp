@@ -1,8 +1,9 @@
 // mmusim_bench: simulated memory accesses per host second on the SystemC machine, beside a
 // baseline measured in the same run (bench/README.md). SystemC elaborates once per process, so
 // every case runs in a child process and sends its figures back through a pipe. Each case runs
-// R times (--repetitions), each time the simulation then its baseline in a new child, and each
-// side is reported by its best (shortest) time: interference on a shared host only adds time.
+// R times (--repetitions, round-robin over the cases), each time the simulation then its
+// baseline in a new child, and each side is reported by its best (shortest) time: interference
+// on a shared host only adds time.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -159,58 +160,74 @@ int sc_main(int argc, char** argv) {
               static_cast<unsigned long long>(mmusim::bench::kMissPages),
               static_cast<unsigned long long>(mmusim::bench::kMissFrames),
               static_cast<unsigned long long>(mmusim::bench::kMissFrames));
-  std::printf("  each case %llu times, each side by its best time (ratio: best/best; ratio_median:\n"
-              "  median/median)\n\n",
+  std::printf("  each case %llu times (round-robin over the cases), each side by its best time\n"
+              "  (ratio: best/best; ratio_median: median/median)\n\n",
               static_cast<unsigned long long>(opt.repetitions));
+  // Every case, then its repetitions round-robin over the cases (rep 1 of each, rep 2 of
+  // each, ...): a case's repetitions are spread over the whole run, so that a disturbance lasting
+  // seconds (a neighbour on the physical host) cannot cover all of them. Each repetition is a new
+  // child running the simulation then the baseline, so such a stretch falls on both sides alike.
+  struct Case {
+    CaseSpec spec;
+    CaseResult first;  // the first repetition's figures (the simulated ones are every one's)
+    Timings t;
+    bool ok = true;
+  };
+  std::vector<Case> cases;
+  for (const Stream stream : {Stream::kL1Hit, Stream::kTlbMiss}) {
+    if (!(stream == Stream::kL1Hit ? opt.run_hit : opt.run_miss)) continue;
+    for (const unsigned cores : {1u, 4u}) {
+      Case c;
+      c.spec.stream = stream;
+      c.spec.cores = cores;
+      c.spec.accesses = stream == Stream::kL1Hit ? opt.hit_accesses : opt.miss_accesses;
+      cases.push_back(c);
+    }
+  }
+  for (std::uint64_t rep = 0; rep < opt.repetitions; ++rep) {
+    for (Case& c : cases) {
+      if (!c.ok) continue;
+      c.spec.dump_stats = opt.dump_stats && rep == 0;  // every repetition simulates the same
+      CaseResult one;
+      c.ok = run_in_child(c.spec, one) && (rep == 0 || same_case(c.first, one));
+      if (rep == 0) c.first = one;
+      c.t.sim.push_back(one.host_seconds);
+      c.t.sim_cpu.push_back(one.host_cpu_seconds);
+      c.t.base.push_back(one.baseline_seconds);
+      c.t.base_cpu.push_back(one.baseline_cpu_seconds);
+    }
+  }
+
   std::printf("%-16s %5s %11s %8s %10s %12s %7s %12s %9s %8s %10s %10s\n", "case", "cores",
               "accesses", "host_s", "sim_M/s", "baseline_M/s", "ratio", "ratio_median",
               "cpu_ratio", "dtlb_hit", "walks/acc", "cyc/acc");
   bool targets_met = true;
-  for (const Stream stream : {Stream::kL1Hit, Stream::kTlbMiss}) {
-    if (!(stream == Stream::kL1Hit ? opt.run_hit : opt.run_miss)) continue;
-    for (const unsigned cores : {1u, 4u}) {
-      CaseSpec spec;
-      spec.stream = stream;
-      spec.cores = cores;
-      spec.accesses = stream == Stream::kL1Hit ? opt.hit_accesses : opt.miss_accesses;
-      // Repetition after repetition, each a new child running the simulation then the
-      // baseline, so that a disturbed stretch of time falls on both sides alike.
-      CaseResult r;
-      Timings t;
-      bool ok = true;
-      for (std::uint64_t rep = 0; rep < opt.repetitions && ok; ++rep) {
-        spec.dump_stats = opt.dump_stats && rep == 0;  // every repetition simulates the same
-        CaseResult one;
-        ok = run_in_child(spec, one) && (rep == 0 || same_case(r, one));
-        if (rep == 0) r = one;
-        t.sim.push_back(one.host_seconds);
-        t.sim_cpu.push_back(one.host_cpu_seconds);
-        t.base.push_back(one.baseline_seconds);
-        t.base_cpu.push_back(one.baseline_cpu_seconds);
-      }
-      if (!ok) {
-        std::printf("%-16s %5u  failed\n", mmusim::bench::stream_name(stream), cores);
-        targets_met = false;
-        continue;
-      }
-      const double accesses = static_cast<double>(r.accesses);
-      const double lookups = static_cast<double>(r.baseline_lookups);
-      const double rate = accesses / best(t.sim);
-      const double base = lookups / best(t.base);
-      const double ratio = rate / base;
-      const double ratio_median = (accesses / median(t.sim)) / (lookups / median(t.base));
-      const double per_core_cycles =
-          static_cast<double>(r.simulated_cycles) * cores / accesses;
-      // The same quotient with CPU time: what the ratio is when the host is not shared.
-      const double cpu_ratio = (accesses / best(t.sim_cpu)) / (lookups / best(t.base_cpu));
-      std::printf("%-16s %5u %11llu %8.3f %10.2f %12.2f %7.3f %12.3f %9.3f %7.1f%% %10.3f %10.1f\n",
-                  mmusim::bench::stream_name(stream), cores,
-                  static_cast<unsigned long long>(r.accesses), best(t.sim), rate / 1e6,
-                  base / 1e6, ratio, ratio_median, cpu_ratio, 100.0 * r.dtlb_hit_ratio,
-                  r.walks_per_access, per_core_cycles);
-      if (stream == Stream::kL1Hit && (rate < kTargetRate || ratio < kTargetRatio))
-        targets_met = false;
+  for (const Case& c : cases) {
+    const Stream stream = c.spec.stream;
+    const unsigned cores = c.spec.cores;
+    if (!c.ok) {
+      std::printf("%-16s %5u  failed\n", mmusim::bench::stream_name(stream), cores);
+      targets_met = false;
+      continue;
     }
+    const CaseResult& r = c.first;
+    const Timings& t = c.t;
+    const double accesses = static_cast<double>(r.accesses);
+    const double lookups = static_cast<double>(r.baseline_lookups);
+    const double rate = accesses / best(t.sim);
+    const double base = lookups / best(t.base);
+    const double ratio = rate / base;
+    const double ratio_median = (accesses / median(t.sim)) / (lookups / median(t.base));
+    const double per_core_cycles = static_cast<double>(r.simulated_cycles) * cores / accesses;
+    // The same quotient with CPU time: what the ratio is when the host is not shared.
+    const double cpu_ratio = (accesses / best(t.sim_cpu)) / (lookups / best(t.base_cpu));
+    std::printf("%-16s %5u %11llu %8.3f %10.2f %12.2f %7.3f %12.3f %9.3f %7.1f%% %10.3f %10.1f\n",
+                mmusim::bench::stream_name(stream), cores,
+                static_cast<unsigned long long>(r.accesses), best(t.sim), rate / 1e6, base / 1e6,
+                ratio, ratio_median, cpu_ratio, 100.0 * r.dtlb_hit_ratio, r.walks_per_access,
+                per_core_cycles);
+    if (stream == Stream::kL1Hit && (rate < kTargetRate || ratio < kTargetRatio))
+      targets_met = false;
   }
   std::printf("\nl1_hit_stream targets (>= %.0f M/s and >= %.2f of the baseline; estimator: best "
               "of %llu repetitions on each side, ratio = best/best): %s\n",
