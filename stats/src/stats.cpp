@@ -27,7 +27,33 @@ std::uint64_t Distribution::bucket_low(std::size_t index) {
 
 void Distribution::keep_value(std::uint64_t value) { ++values_[value]; }
 
+void Distribution::sample_many(std::uint64_t value, std::uint64_t n) { add_samples(value, n); }
+
+void Distribution::add_samples(std::uint64_t value, std::uint64_t n) const {
+  if (n == 0) return;
+  count_ += n;
+  sum_ += value * n;  // modulo 2^64, as n additions of `value` would wrap
+  min_ = std::min(min_, value);
+  max_ = std::max(max_, value);
+  buckets_[bucket_of(value)] += n;
+  if (keep_values_) values_[value] += n;
+}
+
+void Distribution::count_small_values(std::uint64_t bound) {
+  settle();  // samples counted under an earlier bound are kept
+  small_.assign(bound, 0);
+}
+
+void Distribution::fold_small() const {
+  for (std::uint64_t v = 0; v < small_.size(); ++v) {
+    if (small_[v] == 0) continue;
+    add_samples(v, small_[v]);
+    small_[v] = 0;
+  }
+}
+
 std::optional<std::uint64_t> Distribution::percentile(double q) const {
+  settle();
   if (!keep_values_ || count_ == 0) return std::nullopt;
   // Nearest rank: ceil(q * count), at least 1.
   const auto rank = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_))));
@@ -40,6 +66,7 @@ std::optional<std::uint64_t> Distribution::percentile(double q) const {
 }
 
 std::vector<std::pair<std::uint64_t, double>> Distribution::cdf(std::size_t max_points) const {
+  settle();
   std::vector<std::pair<std::uint64_t, double>> points;
   if (!keep_values_ || count_ == 0) return points;
   max_points = std::max<std::size_t>(max_points, 2);
@@ -69,6 +96,7 @@ void Distribution::reset() {
   min_ = UINT64_MAX;
   buckets_.fill(0);
   values_.clear();
+  std::fill(small_.begin(), small_.end(), 0);
 }
 
 Formula::Formula(Group& group, std::string name, Unit unit, std::string description,

@@ -112,5 +112,98 @@ TEST(Distribution, CdfOfManyValuesIsExactPercentiles) {
   EXPECT_EQ(s, (P{{5, 100.0 / 104}, {9, 1.0}}));
 }
 
+// Every value a reader can see, so that two distributions can be compared whole.
+void expect_same(const Distribution& a, const Distribution& b) {
+  EXPECT_EQ(a.count(), b.count());
+  EXPECT_EQ(a.sum(), b.sum());
+  EXPECT_EQ(a.min(), b.min());
+  EXPECT_EQ(a.max(), b.max());
+  EXPECT_EQ(a.mean(), b.mean());
+  EXPECT_EQ(a.buckets(), b.buckets());
+  EXPECT_EQ(a.value_as_double(), b.value_as_double());
+  for (const double q : {0.01, 0.5, 0.9, 1.0}) EXPECT_EQ(a.percentile(q), b.percentile(q));
+  EXPECT_EQ(a.cdf(), b.cdf());
+}
+
+TEST(Distribution, SampleManyIsRepeatedSample) {
+  Group root("");
+  Distribution one(root, "one", Unit::kCount, "test");
+  Distribution many(root, "many", Unit::kCount, "test");
+  one.keep_values();
+  many.keep_values();
+  for (int i = 0; i < 3; ++i) one.sample(7);
+  one.sample(0);
+  for (int i = 0; i < 2; ++i) one.sample(UINT64_MAX);  // the sum wraps modulo 2^64
+  many.sample_many(7, 3);
+  many.sample_many(5, 0);  // no samples: min and max untouched
+  many.sample_many(0, 1);
+  many.sample_many(UINT64_MAX, 2);
+  expect_same(one, many);
+  EXPECT_EQ(many.count(), 6u);
+  EXPECT_EQ(many.sum(), 21u - 2u);
+}
+
+TEST(Distribution, SmallValuesReadAsIfSampled) {
+  Group root("");
+  Distribution direct(root, "direct", Unit::kCount, "test");
+  Distribution small(root, "small", Unit::kCount, "test");
+  direct.keep_values();
+  small.keep_values();
+  // A sample before the counters exist, then counted ones, read in between (a read folds them)
+  // and counted again after the read.
+  direct.sample(100);
+  small.sample(100);
+  small.count_small_values(9);
+  for (std::uint64_t v : {3, 3, 8, 1, 0, 3}) {
+    direct.sample(v);
+    small.sample_small(v);
+  }
+  expect_same(direct, small);
+  for (std::uint64_t v : {2, 8, 8}) {
+    direct.sample(v);
+    small.sample_small(v);
+  }
+  small.sample(40);  // sample() still works beside the counters
+  direct.sample(40);
+  expect_same(direct, small);
+  EXPECT_EQ(small.count(), 11u);
+  EXPECT_EQ(small.min(), 0u);
+  EXPECT_EQ(small.max(), 100u);
+  EXPECT_EQ(small.buckets()[2], 4u);  // [2,4): 3 three times, 2 once
+}
+
+TEST(Distribution, SmallValuesOnlyAreSeenByVisitorsAndReset) {
+  Group root("");
+  Distribution d(root, "occ", Unit::kCount, "test");
+  d.count_small_values(5);
+  d.sample_small(4);
+  d.sample_small(1);
+  struct Reader : Visitor {
+    std::uint64_t count = 0, sum = 0, min = 0, max = 0;
+    void scalar(const std::string&, const Scalar&) override {}
+    void distribution(const std::string&, const Distribution& s) override {
+      count = s.count();
+      sum = s.sum();
+      min = s.min();
+      max = s.max();
+    }
+    void formula(const std::string&, const Formula&) override {}
+  } reader;
+  root.accept(reader);
+  EXPECT_EQ(reader.count, 2u);
+  EXPECT_EQ(reader.sum, 5u);
+  EXPECT_EQ(reader.min, 1u);
+  EXPECT_EQ(reader.max, 4u);
+  EXPECT_EQ(root.find("occ")->value_as_double(), 2.0);
+  // Unread counters are dropped by reset() like the rest.
+  d.sample_small(3);
+  root.reset();
+  EXPECT_EQ(d.count(), 0u);
+  EXPECT_EQ(d.min(), 0u);
+  d.sample_small(2);
+  EXPECT_EQ(d.count(), 1u);
+  EXPECT_EQ(d.sum(), 2u);
+}
+
 }  // namespace
 }  // namespace mmusim::stats

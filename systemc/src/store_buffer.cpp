@@ -66,6 +66,8 @@ StoreBuffer::StoreBuffer(const StoreBufferParams& params, PhysMem& memory, Store
   while (ring < params.entries) ring *= 2;
   entries_.resize(ring);
   ring_mask_ = static_cast<unsigned>(ring - 1);
+  // retire() samples the occupancy after its store entered: 1 to capacity().
+  stats_.occupancy.count_small_values(std::uint64_t{params.entries} + 1);
 }
 
 // A store found the buffer full: the oldest entry has not left yet (retire drained until `now`).

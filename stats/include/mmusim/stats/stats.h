@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cassert>
 #include <map>
 #include <optional>
 #include <cstdint>
@@ -70,12 +71,19 @@ class Scalar final : public Stat {
 
 // Samples of a non-negative quantity (latencies). Keeps count, sum, min, max and power-of-two
 // buckets: bucket 0 holds the value 0, bucket i >= 1 holds [2^(i-1), 2^i).
+//
+// Small values in bulk: after count_small_values(bound), sample_small(v) (v < bound) is one
+// increment of a plain per-value counter, for a quantity sampled on every simulated access whose
+// range is small and known (a store buffer's occupancy). Those counters are folded into count,
+// sum, min, max, the buckets and the kept values before anything reads the distribution, so
+// every read gives exactly what sample(v) would have given (the statistics are sums and extrema,
+// indifferent to the order of the samples).
 class Distribution final : public Stat {
  public:
   static constexpr std::size_t kBuckets = 65;
   using Stat::Stat;
-  // Inline (some distributions take a sample on every simulated store); keeping the value for
-  // percentile() is out of line.
+  // Inline (some distributions take a sample on hot paths); keeping the value for percentile()
+  // is out of line.
   void sample(std::uint64_t value) {
     ++count_;
     sum_ += value;
@@ -84,12 +92,24 @@ class Distribution final : public Stat {
     ++buckets_[bucket_of(value)];
     if (keep_values_) keep_value(value);
   }
-  std::uint64_t count() const { return count_; }
-  std::uint64_t sum() const { return sum_; }
-  std::uint64_t min() const { return count_ ? min_ : 0; }
-  std::uint64_t max() const { return max_; }
-  double mean() const { return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0.0; }
-  const std::array<std::uint64_t, kBuckets>& buckets() const { return buckets_; }
+  // n samples of `value` at once: the same result as n calls of sample(value).
+  void sample_many(std::uint64_t value, std::uint64_t n);
+  // Enables sample_small() for the values [0, bound); samples already taken are kept.
+  void count_small_values(std::uint64_t bound);
+  // sample(value), deferred (see the class comment); value < the bound of count_small_values().
+  void sample_small(std::uint64_t value) {
+    assert(value < small_.size());
+    ++small_[value];
+  }
+  std::uint64_t count() const { settle(); return count_; }
+  std::uint64_t sum() const { settle(); return sum_; }
+  std::uint64_t min() const { settle(); return count_ ? min_ : 0; }
+  std::uint64_t max() const { settle(); return max_; }
+  double mean() const {
+    settle();
+    return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0.0;
+  }
+  const std::array<std::uint64_t, kBuckets>& buckets() const { settle(); return buckets_; }
   static std::uint64_t bucket_low(std::size_t index);
   static std::size_t bucket_of(std::uint64_t value) {
     return value == 0 ? 0 : static_cast<std::size_t>(64 - __builtin_clzll(value));
@@ -98,7 +118,7 @@ class Distribution final : public Stat {
     visitor.distribution(path, *this);
   }
   void reset() override;
-  double value_as_double() const override { return static_cast<double>(count_); }
+  double value_as_double() const override { return static_cast<double>(count()); }
   // Keeps every sampled value (as value -> count) so that percentile() is exact: for the
   // latency probes, not for per-access paths.
   void keep_values() { keep_values_ = true; }
@@ -114,14 +134,25 @@ class Distribution final : public Stat {
   std::vector<std::pair<std::uint64_t, double>> cdf(std::size_t max_points = 101) const;
 
  private:
-  std::uint64_t count_ = 0;
-  std::uint64_t sum_ = 0;
-  std::uint64_t min_ = UINT64_MAX;
-  std::uint64_t max_ = 0;
-  std::array<std::uint64_t, kBuckets> buckets_{};
+  // Folds the small-value counters in. Reads are const but must see those samples, so the
+  // folded fields are mutable: the distribution's value (the samples taken) does not change.
+  void settle() const {
+    if (!small_.empty()) fold_small();
+  }
+  void fold_small() const;
+  // sample_many() on the mutable fields, for fold_small().
+  void add_samples(std::uint64_t value, std::uint64_t n) const;
   void keep_value(std::uint64_t value);
+  mutable std::uint64_t count_ = 0;
+  mutable std::uint64_t sum_ = 0;
+  mutable std::uint64_t min_ = UINT64_MAX;
+  mutable std::uint64_t max_ = 0;
+  mutable std::array<std::uint64_t, kBuckets> buckets_{};
   bool keep_values_ = false;
-  std::map<std::uint64_t, std::uint64_t> values_;
+  mutable std::map<std::uint64_t, std::uint64_t> values_;
+  // Samples of value v taken by sample_small() and not folded yet: small_[v]. Empty unless
+  // count_small_values() was called.
+  mutable std::vector<std::uint64_t> small_;
 };
 
 // A value computed from other statistics when read (e.g. accesses = hits + misses).

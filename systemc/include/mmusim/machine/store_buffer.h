@@ -104,7 +104,9 @@ class StoreBuffer {
     head_leaves_ = s.leaves < head_leaves_ ? s.leaves : head_leaves_;
     ++count_;
     filter_update(pa, size, +1);
-    stats_.occupancy.sample(count_);
+    // One increment: occupancy is in [1, capacity()], counted per value and folded into the
+    // distribution when it is read (stats::Distribution::sample_small).
+    stats_.occupancy.sample_small(count_);
     return stall;
   }
 
