@@ -63,8 +63,10 @@ int copy_present_pte(MmEnv& env, MmStruct& src_mm, const VmArea& vma, const Fork
   }
   // The page is now possibly shared: neither mapping may stay writable (I1). The parent's stale
   // writable translations are flushed once, at the end of dup_mmap (R3).
-  if (is_cow_mapping(vma.vm_flags) && x86::pte_write(pte))
+  if (is_cow_mapping(vma.vm_flags) && x86::pte_write(pte)) {
+    env.port.preempt_point(env.cpu, ArchPort::PreemptPoint::kForkBeforeWrprotect);
     pte = ptep_modify(env, src_ptep, pte, pte & ~x86::kRw);  // ptep_set_wrprotect
+  }
   set_child_pte(env, dst, pte & ~(x86::kAccessed | x86::kSoftUffdWp));  // pte_mkold
   return 0;
 }

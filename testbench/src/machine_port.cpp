@@ -55,7 +55,8 @@ FlushProbe::FlushProbe(stats::Group& parent, const std::vector<stats::Group*>& c
 
 MachinePort::MachinePort(machine::Machine& machine, stats::Group& parent, const std::vector<stats::Group*>& cpu_groups,
                          const stats::Group* machine_stats)
-    : machine_(machine), probe_(parent, cpu_groups), cpus_(machine.cores()), recent_lines_(machine.cores()) {
+    : machine_(machine), probe_(parent, cpu_groups), cpus_(machine.cores()), recent_lines_(machine.cores()),
+      pauses_(machine.cores()) {
   for (CpuId c = 0; c < machine.cores(); ++c)
     stolen_.push_back(machine_stats ? dynamic_cast<const stats::Scalar*>(
                                           machine_stats->find(fmt::format("cpu{}.ipi.stolen_cycles", c)))
@@ -73,6 +74,10 @@ void MachinePort::begin(CpuId cpu) {
 }
 
 Cycles MachinePort::end(CpuId cpu) {
+  if (pauses_.at(cpu).relax_blocked) {  // the lock came free and the operation is done
+    pauses_[cpu].relax_blocked = false;
+    if (blocked_hook_) blocked_hook_(cpu, false, kAwaitsStep);
+  }
   const Cycles pending = cpus_.at(cpu).pending;
   cpus_[cpu].pending = 0;
   return pending;
@@ -219,6 +224,12 @@ void MachinePort::write_cr3(CpuId cpu, PhysAddr pgd, Pcid pcid, bool noflush) {
 }
 
 bool MachinePort::cpu_relax(CpuId cpu) {
+  // The lock's holder may be an operation held at a preempt point: let later steps (its
+  // `resume`) run while this CPU spins.
+  if (held_ > 0 && !pauses_[cpu].relax_blocked && !pauses_[cpu].held) {
+    pauses_[cpu].relax_blocked = true;
+    if (blocked_hook_) blocked_hook_(cpu, true, kAwaitsStep);
+  }
   // Time passes and other CPUs run (the lock holder among them): keep this CPU's state.
   cur_ = cpu;
   advance_pending();
@@ -241,4 +252,26 @@ void MachinePort::local_irq_enable(CpuId cpu) {
   machine_.set_irqs_enabled(cpu, true);
 }
 
+void MachinePort::arm_pause(CpuId cpu, PreemptPoint point) {
+  Pause& p = pauses_.at(cpu);
+  p.armed = true;
+  p.point = point;
+  p.released = false;
+}
+
+void MachinePort::preempt_point(CpuId cpu, PreemptPoint point) {
+  Pause& p = pauses_.at(cpu);
+  if (!p.armed || p.point != point) return;
+  p.armed = false;
+  p.held = true;
+  ++held_;
+  if (blocked_hook_) blocked_hook_(cpu, true, kAwaitsStep);
+  while (!p.released) cpu_relax(cpu);  // other CPUs run; a later `resume` step releases it
+  p.held = false;
+  p.released = false;
+  --held_;
+  if (blocked_hook_) blocked_hook_(cpu, false, kAwaitsStep);
+}
+
 }  // namespace mmusim::testbench
+

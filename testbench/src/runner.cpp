@@ -134,14 +134,26 @@ void ScenarioRunner::pump() {
   while (!result_.stopped && running_ == 0 && next_step_ < scenario_.steps.size()) {
     // A blocked step whose awaited cores have all enabled interrupts again is about to finish:
     // later steps wait for it, as they would for any step.
-    for (const CpuSlot& s : slots_)
-      if (s.blocked && (s.awaited & port_->irqs_disabled_mask()) == 0) return;
+    // Likewise a step spinning on a lock once no operation is held at a pause point any more.
+    for (const CpuSlot& s : slots_) {
+      if (!s.blocked) continue;
+      if (s.awaited == MachinePort::kAwaitsStep ? port_->held() == 0
+                                                : (s.awaited & port_->irqs_disabled_mask()) == 0)
+        return;
+    }
     const std::size_t index = next_step_;
     const Step& step = scenario_.steps[index];
     if (step.cpu && slots_[*step.cpu].step) return;  // its core still holds a blocked step
     ++next_step_;
     last_step_ = index;
     start_step(index);
+  }
+  // The parser pairs every `fork ... pause` with a `resume`; a run that failed before it (or a
+  // step it needed) must not leave the fork held forever.
+  if (port_->held() > 0 && running_ == 0 && (result_.stopped || next_step_ >= scenario_.steps.size())) {
+    if (!result_.stopped)
+      fail(scenario_.steps[last_step_], "scenario", "an operation is still held at a pause point: nothing resumed it");
+    port_->release_all_pauses();
   }
 }
 

@@ -33,6 +33,7 @@ const std::string* ScenarioRunner::acting_process(const Step& step) {
                         [](const RangeStep& r) { return &r.actor.proc; },
                         [](const SwapoutStep& s) { return &s.actor.proc; },
                         [](const SwapDeviceStep& s) { return &s.actor.proc; },
+                        [](const ResumeStep&) -> const std::string* { return nullptr; },
                         [](const PinStep& p) { return &p.actor.proc; },
                         // Ends the GUP-fast section (re-enables interrupts) even if the process died.
                         [](const PinEndStep&) -> const std::string* { return nullptr; },
@@ -78,6 +79,7 @@ void ScenarioRunner::trace(const Step& step, std::string outcome, Cycles now) {
 void ScenarioRunner::stop(const Step& step, const std::string& kind, const std::string& message) {
   fail(step, kind, message);
   result_.stopped = true;
+  if (port_) port_->release_all_pauses();  // nothing will resume them now
 }
 
 void ScenarioRunner::ensure_current(CpuId cpu, mm::Pid pid) {
@@ -160,6 +162,14 @@ void ScenarioRunner::instant_step(const Step& step) {
   if (const auto* e = std::get_if<ExpectStep>(&step.op)) {
     evaluate(step, *e);
     trace(step, "checked", now);
+    return;
+  }
+  if (const auto* r = std::get_if<ResumeStep>(&step.op)) {
+    if (!port_->paused(r->cpu))
+      return fail(step, "scenario", fmt::format("no fork of {} is held at its pause point on cpu{}", r->actor.str(),
+                                                r->cpu));
+    port_->release_pause(r->cpu);
+    trace(step, "resumed", now);
     return;
   }
   if (const auto* e = std::get_if<ExpectPinStep>(&step.op)) {
@@ -269,7 +279,13 @@ void ScenarioRunner::kernel_step(CpuId cpu, const Step& step) {
           [&](const ForkStep& f) {
             const mm::Pid parent = pid_of(f.parent);
             ensure_current(cpu, parent);
+            if (f.pause) port_->arm_pause(cpu, mm::ArchPort::PreemptPoint::kForkBeforeWrprotect);
             const long child = kernel_->fork(cpu, parent);
+            if (f.pause && port_->pause_armed(cpu)) {
+              port_->disarm_pause(cpu);
+              fail(step, "scenario", "fork never reached its pause point (no writable entry of a COW mapping to "
+                                     "write-protect)");
+            }
             probe_.syscall("fork", port_->account(cpu));
             syscall_result(step, "fork", child);
             if (child < 0) return;

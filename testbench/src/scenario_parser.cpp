@@ -56,6 +56,7 @@ struct ParseState {
     Location begun;         // the pin step
   };
   std::map<std::string, Pin> pins;
+  std::map<std::string, Location> paused;  // actor -> its `fork ... pause` not yet resumed
   unsigned cores = 1;
   std::string known_bad;
 };
@@ -85,6 +86,7 @@ class LineParser {
     else if (op == "fetch") step.op = parse_access(step, AccessStep::Kind::kFetch);
     else if (op == "prefetch") step.op = parse_prefetch(step);
     else if (op == "fork") step.op = parse_fork(step);
+    else if (op == "resume") step.op = parse_resume(step);
     else if (op == "exit") step.op = parse_exit(step);
     else if (op == "munmap") step.op = parse_range(step, RangeStep::Kind::kMunmap);
     else if (op == "mprotect") step.op = parse_range(step, RangeStep::Kind::kMprotect);
@@ -99,7 +101,7 @@ class LineParser {
     else if (op == "fence") step.op = parse_fence(step);
     else if (op == "expect") step.op = parse_expect();
     else
-      fail(0, fmt::format("unknown operation '{}' (process, thread, mmap, read, write, fetch, prefetch, fork, exit, "
+      fail(0, fmt::format("unknown operation '{}' (process, thread, mmap, read, write, fetch, prefetch, fork, resume, exit, "
                           "munmap, mprotect, madvise, swapout, swapoff, writeback_done, pin, get, pin_begin, pin_end, unpin, dma_read, "
                           "dma_write, fence, expect, known-bad)",
                           op));
@@ -414,11 +416,24 @@ class LineParser {
     f.parent = who.proc;
     f.thread = who.thread;
     f.child = new_proc(2);
-    const Options o = options(3, {"cpu"});
+    const Options o = options(3, {"cpu"}, {"pause"});
     CpuId cpu = *step.cpu;
     if (auto it = o.values.find("cpu"); it != o.values.end()) cpu = parse_cpu(it->second.first, it->second.second);
     st_.actors[f.child] = cpu;
+    f.pause = o.flags.count("pause");
+    if (f.pause) st_.paused[who.str()] = where(0);
     return f;
+  }
+
+  ResumeStep parse_resume(Step& step) {
+    ResumeStep r;
+    r.actor = actor(1, step);
+    expect_count_at_most(2);
+    if (!st_.paused.erase(r.actor.str()))
+      fail(1, fmt::format("{} has no paused fork to resume (fork ... pause)", r.actor.str()));
+    r.cpu = *step.cpu;
+    step.cpu.reset();  // instant: it runs while the fork holds the core
+    return r;
   }
 
   ExitStep parse_exit(Step& step) {
@@ -560,7 +575,7 @@ class LineParser {
     return f;
   }
 
-  std::variant<ProcessStep, ThreadStep, MmapStep, AccessStep, ForkStep, ExitStep, RangeStep, SwapoutStep, SwapDeviceStep,
+  std::variant<ProcessStep, ThreadStep, MmapStep, AccessStep, ForkStep, ExitStep, RangeStep, SwapoutStep, SwapDeviceStep, ResumeStep,
                PinStep, PinEndStep, UnpinStep, DmaStep, FenceStep, ExpectStep, ExpectPinStep>
   parse_expect() {
     if (tok(1, "statistic name") == "pin") {
@@ -621,6 +636,8 @@ Scenario parse_scenario(const std::string& text, const std::string& file_name) {
       throw ScenarioError(pin.begun, fmt::format("pin_begin of '{}' has no pin_end: {}'s core would keep its "
                                                  "interrupts disabled",
                                                  name, pin.actor.str()));
+  for (const auto& [actor, at] : state.paused)
+    throw ScenarioError(at, fmt::format("fork ... pause of {} has no resume: the fork would wait forever", actor));
   scenario.cores = state.cores;
   scenario.known_bad = state.known_bad;
   return scenario;

@@ -94,6 +94,15 @@ class ArchPort {
   // and the operation backs off instead: a fault retries the access, a call returns -EAGAIN.
   virtual bool cpu_relax(CpuId /*cpu*/) { return false; }
 
+  // A point inside an OS operation where the port may hold the operation while other CPUs run,
+  // to open one of §4.5's race windows on purpose (a scenario's `fork ... pause`). The operation
+  // goes on when the call returns; the default returns at once.
+  enum class PreemptPoint : std::uint8_t {
+    kForkBeforeWrprotect,  // copy_present_pte: the page is shared (pin check done), the
+                           // parent's entry is still writable (the T6 window, R13)
+  };
+  virtual void preempt_point(CpuId /*cpu*/, PreemptPoint /*point*/) {}
+
   // CR3 write on `cpu`: root table `pgd`, PCID `pcid`; `noflush` is CR3 bit 63 (keep the
   // PCID's cached translations).
   virtual void write_cr3(CpuId cpu, PhysAddr pgd, Pcid pcid, bool noflush) = 0;

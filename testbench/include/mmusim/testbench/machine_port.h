@@ -74,6 +74,23 @@ class MachinePort final : public mm::ArchPort {
   }
   std::uint64_t irqs_disabled_mask() const { return irqs_off_; }
 
+  // A scenario's `fork ... pause` / `resume`: the next OS operation on `cpu` that reaches `point`
+  // is held there (reported blocked, so later steps run) until release_pause(cpu). While some
+  // operation is held, a CPU spinning on a lock is reported blocked too: the lock's holder may be
+  // the held operation, which only a later step (`resume`) lets go on.
+  void arm_pause(CpuId cpu, PreemptPoint point);
+  bool pause_armed(CpuId cpu) const { return pauses_.at(cpu).armed; }
+  void disarm_pause(CpuId cpu) { pauses_.at(cpu).armed = false; }
+  bool paused(CpuId cpu) const { return pauses_.at(cpu).held; }
+  void release_pause(CpuId cpu) { pauses_.at(cpu).released = true; }
+  unsigned held() const { return held_; }
+  void release_all_pauses() {
+    for (Pause& p : pauses_) p.released = p.held || p.released;
+  }
+  // The `awaited` value the blocked hook receives for an operation held at a preempt point or
+  // spinning on a lock: it waits for a later step, not for interrupt-disabled CPUs.
+  static constexpr std::uint64_t kAwaitsStep = ~0ull;
+
   std::uint64_t nr_frames() const override;
   x86::PteVal read_pte(PhysAddr pa) override;
   void write_pte(PhysAddr pa, x86::PteVal value) override;
@@ -89,6 +106,7 @@ class MachinePort final : public mm::ArchPort {
   void local_irq_disable(CpuId cpu) override;
   void local_irq_enable(CpuId cpu) override;
   bool cpu_relax(CpuId cpu) override;
+  void preempt_point(CpuId cpu, PreemptPoint point) override;
   void charge(Cycles cycles) override;
   void set_phase(mm::CostPhase phase) override { cpus_[cur_].phase = phase; }
   mm::CostPhase phase() const override { return cpus_[cur_].phase; }
@@ -109,6 +127,15 @@ class MachinePort final : public mm::ArchPort {
   std::vector<const stats::Scalar*> stolen_;  // cpuN.ipi.stolen_cycles, null if unknown
   std::vector<PerCpu> cpus_;
   std::vector<std::vector<PhysAddr>> recent_lines_;  // per CPU, most recent first (kept across entries)
+  struct Pause {
+    bool armed = false;
+    PreemptPoint point = PreemptPoint::kForkBeforeWrprotect;
+    bool held = false;      // an operation waits at the point
+    bool released = false;  // `resume` came
+    bool relax_blocked = false;  // reported blocked while spinning on a lock
+  };
+  std::vector<Pause> pauses_;
+  unsigned held_ = 0;  // operations held at a preempt point
   CpuId cur_ = 0;  // the CPU whose SystemC thread runs the OS now
   std::uint64_t irqs_off_ = 0;
   static constexpr Cycles kRelaxCycles = 100;  // one round of a contended lock's spin (PAUSE loop)

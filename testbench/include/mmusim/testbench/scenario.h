@@ -80,10 +80,18 @@ struct AccessStep {
   std::uint64_t expected = 0;  // with kValue (read)
   std::string signal;          // with kSignal: "SIGSEGV", "SIGBUS" or "OOM-kill"; kOracle: the verdict
 };
-struct ForkStep {  // fork ACTOR CHILD [cpu=N]
+// fork ACTOR CHILD [cpu=N] [pause]: `pause` holds fork inside copy_present_pte, after the pin
+// check that shares the page and before the write-protect of the parent's entry (the T6
+// window), until `resume ACTOR`; later steps run meanwhile.
+struct ForkStep {
   std::string parent;
   std::string thread;  // the forking thread
   std::string child;
+  bool pause = false;
+};
+struct ResumeStep {  // resume ACTOR: lets ACTOR's paused fork go on (instant, no core of its own)
+  Actor actor;
+  CpuId cpu = 0;  // the core the fork runs on
 };
 struct ExitStep {  // exit PROC
   std::string proc;
@@ -164,7 +172,7 @@ struct ExpectPinStep {  // expect pin NAME consistent|inconsistent
 struct Step {
   Location where;
   std::string text;  // the source line, trimmed
-  std::variant<ProcessStep, ThreadStep, MmapStep, AccessStep, ForkStep, ExitStep, RangeStep, SwapoutStep, SwapDeviceStep,
+  std::variant<ProcessStep, ThreadStep, MmapStep, AccessStep, ForkStep, ExitStep, RangeStep, SwapoutStep, SwapDeviceStep, ResumeStep,
                PinStep, PinEndStep, UnpinStep, DmaStep, FenceStep, ExpectStep, ExpectPinStep>
       op;
   // The core that executes the step; nullopt for steps that need none (expect, dma).
