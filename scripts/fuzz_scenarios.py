@@ -16,12 +16,12 @@ import sys
 def scenario(seed):
     r = random.Random(seed)
     procs, regions, lines = ["P"], [], ["process P", "thread P.t2 cpu=1", "thread P.t3 cpu=2"]
-    pins, open_pins = [], []
+    pins, open_pins, paused = [], [], []
     nums = ["0", "1", "0x1000", "0xffffffffffffffff", "0x7ffffffff000", "0x800000000000",
             str(r.randrange(1 << 64)), "4096", "0x10000"]
     for _ in range(r.randrange(1, 30)):
         op = r.choice(["mmap", "read", "write", "fork", "exit", "process", "expect", "pin", "pin_begin",
-                       "pin_end", "unpin", "dma", "range", "swapout", "swapdev", "fence", "prefetch"])
+                       "pin_end", "unpin", "dma", "range", "swapout", "swapdev", "fence", "prefetch", "resume"])
         p = r.choice(procs)
         if p == "P" and r.random() < .5:
             p = r.choice(["P.t2", "P.t3"])
@@ -43,7 +43,11 @@ def scenario(seed):
         elif op == "fork":
             child = "C%d" % len(procs)
             procs.append(child)
-            lines.append(f"fork {p} {child}")
+            if r.random() < 0.3:
+                lines.append(f"fork {p} {child} pause")
+                paused.append(p)
+            else:
+                lines.append(f"fork {p} {child}")
         elif op == "process":
             name = "Q%d" % len(procs)
             procs.append(name)
@@ -79,11 +83,14 @@ def scenario(seed):
             lines.append(r.choice([f"swapoff {p}", f"writeback_done {p}"]))
         elif op == "prefetch":
             lines.append(f"prefetch {p} {addr or r.choice(nums[1:6])}")
+        elif op == "resume" and paused:
+            lines.append(f"resume {paused.pop(0)}")
         elif op == "fence":
             lines.append(f"fence {p}")
         else:
             lines.append("expect mm.copies >= 0")
     lines += [f"pin_end {name}" for name in open_pins]
+    lines += [f"resume {actor}" for actor in paused]
     return "\n".join(lines) + "\n"
 
 
