@@ -80,7 +80,7 @@ def scenario(seed):
         elif op == "swapout" and addr:
             lines.append(f"swapout {p} {addr}{r.choice(['', '', ' async', ' arch_fail'])}")
         elif op == "swapdev":
-            lines.append(r.choice([f"swapoff {p}", f"writeback_done {p}"]))
+            lines.append(r.choice([f"swapoff {p}", f"writeback_done {p}", f"clear_refs {p}"]))
         elif op == "prefetch":
             lines.append(f"prefetch {p} {addr or r.choice(nums[1:6])}")
         elif op == "resume" and paused:

@@ -6,6 +6,7 @@
 #include "kernel_impl.h"
 #include "locks.h"
 #include "mmap.h"
+#include "clear_refs.h"
 #include "mprotect.h"
 #include "pgtable.h"
 #include "pte.h"
@@ -21,6 +22,12 @@ long Kernel::munmap(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len) {
 long Kernel::mprotect(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len, unsigned prot) {
   return impl_->mm_syscall(cpu, pid, "mprotect", MmapLock::kWrite,
                            [&](MmEnv& env, MmStruct& mm) { return do_mprotect(env, mm, addr, len, prot); });
+}
+
+long Kernel::clear_refs(CpuId cpu, Pid pid) {
+  // clear_refs takes mmap_lock for write when it clears soft-dirty (it resets VM_SOFTDIRTY).
+  return impl_->mm_syscall(cpu, pid, "clear_refs", MmapLock::kWrite,
+                           [&](MmEnv& env, MmStruct& mm) { return clear_refs_soft_dirty(env, mm); });
 }
 
 long Kernel::madvise(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len, Advice advice) {

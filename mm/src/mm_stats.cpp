@@ -61,6 +61,7 @@ const char* flush_rule_name(FlushRule rule) {
     case FlushRule::kMprotect: return "requests_mprotect_r5";
     case FlushRule::kZap: return "requests_zap_r6";
     case FlushRule::kZapNested: return "requests_zap_nested_r6";
+    case FlushRule::kClearRefs: return "requests_clear_refs_r5";
     case FlushRule::kPcidReuse: return "requests_pcid_reuse";
   }
   return "unknown";
@@ -89,6 +90,8 @@ const char* flush_rule_description(FlushRule rule) {
              "because another zap of the mm had a flush pending (tlb_flush_pending > 1): this "
              "gather may have skipped entries the other one cleared, and must not return while a "
              "CPU can still translate them (R6, mm_tlb_flush_nested).";
+    case FlushRule::kClearRefs:
+      return "Range flush requests of clear_refs' soft-dirty clearing, before it returns (R5).";
     case FlushRule::kPcidReuse:
       return "Full flush requests of a PCID handed to a new mm while CPUs may still cache the "
              "previous owner's translations.";

@@ -18,9 +18,10 @@ enum class FlushRule : std::uint8_t {
   kMprotect,      // R5: change_protection's range flush
   kZap,           // R6/R11: mmu_gather of munmap, MADV_DONTNEED and exit
   kZapNested,     // R6: a gather that ran while another one's flush was pending (whole mm)
+  kClearRefs,     // R5: clear_refs soft-dirty write-protection's flush
   kPcidReuse,     // a PCID handed to a new mm while CPUs may still cache the old one's entries
 };
-inline constexpr std::size_t kFlushRuleCount = 8;
+inline constexpr std::size_t kFlushRuleCount = 9;
 
 struct MmStats {
   explicit MmStats(stats::Group& parent);

@@ -636,6 +636,44 @@ TEST(SpecD, D08SharedPageSwapOut) {
 
 // ---- §5.10 ----
 
+// M02, reference behaviour: clear_refs skips the pinned page's entry: it stays writable and
+// soft-dirty, and the write takes no fault.
+TEST(SpecM, M02SoftDirtyClearSkipsAPinnedPage) {
+  Scenario s;
+  s.x_ew();
+  const long pin = s.pin_w(s.p);
+  ASSERT_GT(pin, 0);
+  s.cpu.take_faults();
+  EXPECT_EQ(s.kernel.clear_refs(0, s.p), 0) << "nothing write-protected";
+  EXPECT_TRUE(s.writable(s.p, s.a));
+  EXPECT_TRUE(s.pte(s.p, s.a) & x86::kSoftSoftDirty);
+  ASSERT_TRUE(s.cpu.store(0, s.p, s.a, 2));
+  EXPECT_TRUE(s.faults().empty());
+  EXPECT_EQ(s.dma_read(pin), 2u);
+  EXPECT_TRUE(s.kernel.pin_consistent(pin));
+  EXPECT_EQ(s.stat("copies"), 0);
+}
+
+// M02's variant without a pin: the entry is write-protected and loses soft-dirty (flushed before
+// return); the write WP-reuses the exclusive page and sets soft-dirty again.
+TEST(SpecM, M02SoftDirtyClearWriteProtectsAndTheWriteReuses) {
+  Scenario s;
+  s.x_ew();
+  s.cpu.take_faults();
+  s.port.clear_events();
+  EXPECT_EQ(s.kernel.clear_refs(0, s.p), 1);
+  EXPECT_EQ(s.port.events_of(EK::kFlush).size(), 1u) << "R5: flushed before return";
+  EXPECT_FALSE(s.writable(s.p, s.a));
+  EXPECT_FALSE(s.pte(s.p, s.a) & x86::kSoftSoftDirty);
+  EXPECT_TRUE(s.page_of(s.p, s.a).anon_exclusive) << "EXCL untouched";
+  ASSERT_TRUE(s.cpu.store(0, s.p, s.a, 2));
+  EXPECT_EQ(s.faults(), Faults{FK::kWpReuse});
+  EXPECT_TRUE(s.pte(s.p, s.a) & x86::kSoftSoftDirty);
+  EXPECT_EQ(s.stat("copies"), 0);
+  EXPECT_EQ(s.stat("tlb.requests_clear_refs_r5"), 1);
+  EXPECT_TRUE(s.kernel.check_invariants().empty());
+}
+
 TEST(SpecM, M04MprotectDoesNotChangeSharing) {
   Scenario s;
   s.x_ew();

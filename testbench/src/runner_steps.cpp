@@ -34,6 +34,7 @@ const std::string* ScenarioRunner::acting_process(const Step& step) {
                         [](const SwapoutStep& s) { return &s.actor.proc; },
                         [](const SwapDeviceStep& s) { return &s.actor.proc; },
                         [](const ResumeStep&) -> const std::string* { return nullptr; },
+                        [](const ClearRefsStep& c) { return &c.actor.proc; },
                         [](const PinStep& p) { return &p.actor.proc; },
                         // Ends the GUP-fast section (re-enables interrupts) even if the process died.
                         [](const PinEndStep&) -> const std::string* { return nullptr; },
@@ -349,6 +350,13 @@ void ScenarioRunner::kernel_step(CpuId cpu, const Step& step) {
             const long r = kernel_->swap_out(cpu, pid, *resolve(s.addr), options);
             probe_.syscall("swapout", port_->account(cpu));
             syscall_result(step, "swapout", r);
+          },
+          [&](const ClearRefsStep& c) {
+            const mm::Pid pid = pid_of(c.actor.proc);
+            ensure_current(cpu, pid);
+            const long r = kernel_->clear_refs(cpu, pid);
+            probe_.syscall("clear_refs", port_->account(cpu));
+            syscall_result(step, "clear_refs", r);
           },
           [&](const SwapDeviceStep& s) {
             ensure_current(cpu, pid_of(s.actor.proc));

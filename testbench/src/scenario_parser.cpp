@@ -87,6 +87,7 @@ class LineParser {
     else if (op == "prefetch") step.op = parse_prefetch(step);
     else if (op == "fork") step.op = parse_fork(step);
     else if (op == "resume") step.op = parse_resume(step);
+    else if (op == "clear_refs") step.op = parse_clear_refs(step);
     else if (op == "exit") step.op = parse_exit(step);
     else if (op == "munmap") step.op = parse_range(step, RangeStep::Kind::kMunmap);
     else if (op == "mprotect") step.op = parse_range(step, RangeStep::Kind::kMprotect);
@@ -101,7 +102,7 @@ class LineParser {
     else if (op == "fence") step.op = parse_fence(step);
     else if (op == "expect") step.op = parse_expect();
     else
-      fail(0, fmt::format("unknown operation '{}' (process, thread, mmap, read, write, fetch, prefetch, fork, resume, exit, "
+      fail(0, fmt::format("unknown operation '{}' (process, thread, mmap, read, write, fetch, prefetch, fork, resume, exit, clear_refs, "
                           "munmap, mprotect, madvise, swapout, swapoff, writeback_done, pin, get, pin_begin, pin_end, unpin, dma_read, "
                           "dma_write, fence, expect, known-bad)",
                           op));
@@ -127,6 +128,7 @@ class LineParser {
   static bool returns_error(const Step& s) {
     return std::holds_alternative<MmapStep>(s.op) || std::holds_alternative<RangeStep>(s.op) ||
            std::holds_alternative<SwapoutStep>(s.op) || std::holds_alternative<SwapDeviceStep>(s.op) ||
+           std::holds_alternative<ClearRefsStep>(s.op) ||
            std::holds_alternative<PinStep>(s.op) ||
            std::holds_alternative<PinEndStep>(s.op) || std::holds_alternative<UnpinStep>(s.op) ||
            std::holds_alternative<ForkStep>(s.op);
@@ -425,6 +427,12 @@ class LineParser {
     return f;
   }
 
+  ClearRefsStep parse_clear_refs(Step& step) {
+    ClearRefsStep c{actor(1, step)};
+    expect_count_at_most(2);
+    return c;
+  }
+
   ResumeStep parse_resume(Step& step) {
     ResumeStep r;
     r.actor = actor(1, step);
@@ -575,7 +583,7 @@ class LineParser {
     return f;
   }
 
-  std::variant<ProcessStep, ThreadStep, MmapStep, AccessStep, ForkStep, ExitStep, RangeStep, SwapoutStep, SwapDeviceStep, ResumeStep,
+  std::variant<ProcessStep, ThreadStep, MmapStep, AccessStep, ForkStep, ExitStep, RangeStep, SwapoutStep, SwapDeviceStep, ResumeStep, ClearRefsStep,
                PinStep, PinEndStep, UnpinStep, DmaStep, FenceStep, ExpectStep, ExpectPinStep>
   parse_expect() {
     if (tok(1, "statistic name") == "pin") {

@@ -163,6 +163,9 @@ class Kernel {
   // swapoff of the swap device (try_to_unuse, unuse_pte): every swap entry becomes a present R/O
   // entry, not exclusive; then the device is gone. 0, -EINVAL (no swap device active), -ENOMEM.
   long swapoff(CpuId cpu);
+  // echo 4 > /proc/PID/clear_refs (§3.20, M02): soft-dirty clearing; returns the number of
+  // entries write-protected (pages that look pinned are skipped), or -ESRCH / -EINVAL.
+  long clear_refs(CpuId cpu, Pid pid);
 
   // ---- introspection (oracles, tests, reports); never charges cycles ----
   bool alive(Pid pid) const;

@@ -17,7 +17,8 @@ namespace mmusim::testbench {
 // The OS operations timed under tb.syscalls, in report order.
 inline constexpr const char* kSyscallNames[] = {"process_create", "mmap",    "fork",    "exit",
                                                 "context_switch", "munmap",  "mprotect", "madvise",
-                                                "swapout",        "swapoff", "pin",      "unpin"};
+                                                "swapout",        "swapoff", "pin",      "unpin",
+                                                "clear_refs"};
 
 class FaultProbe {
  public:

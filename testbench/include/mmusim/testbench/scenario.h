@@ -89,6 +89,9 @@ struct ForkStep {
   std::string child;
   bool pause = false;
 };
+struct ClearRefsStep {  // clear_refs ACTOR: echo 4 > /proc/PID/clear_refs (soft-dirty clearing, M02)
+  Actor actor;
+};
 struct ResumeStep {  // resume ACTOR: lets ACTOR's paused fork go on (instant, no core of its own)
   Actor actor;
   CpuId cpu = 0;  // the core the fork runs on
@@ -172,7 +175,7 @@ struct ExpectPinStep {  // expect pin NAME consistent|inconsistent
 struct Step {
   Location where;
   std::string text;  // the source line, trimmed
-  std::variant<ProcessStep, ThreadStep, MmapStep, AccessStep, ForkStep, ExitStep, RangeStep, SwapoutStep, SwapDeviceStep, ResumeStep,
+  std::variant<ProcessStep, ThreadStep, MmapStep, AccessStep, ForkStep, ExitStep, RangeStep, SwapoutStep, SwapDeviceStep, ResumeStep, ClearRefsStep,
                PinStep, PinEndStep, UnpinStep, DmaStep, FenceStep, ExpectStep, ExpectPinStep>
       op;
   // The core that executes the step; nullopt for steps that need none (expect, dma).
