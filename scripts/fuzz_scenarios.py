@@ -76,7 +76,7 @@ def scenario(seed):
         elif op == "range" and addr and "+0x8" not in addr:
             lines.append(r.choice([f"munmap {p} {addr}", f"mprotect {p} {addr} prot=r", f"mprotect {p} {addr} prot=rw",
                                    f"madvise {p} {addr} dontneed", f"madvise {p} {addr} dontfork",
-                                   f"madvise {p} {addr} wipeonfork"]))
+                                   f"madvise {p} {addr} wipeonfork", f"numa_scan {p} {addr}"]))
         elif op == "swapout" and addr:
             lines.append(f"swapout {p} {addr}{r.choice(['', '', ' async', ' arch_fail'])}")
         elif op == "swapdev":

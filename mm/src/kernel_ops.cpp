@@ -7,6 +7,7 @@
 #include "locks.h"
 #include "mmap.h"
 #include "clear_refs.h"
+#include "numa.h"
 #include "mprotect.h"
 #include "pgtable.h"
 #include "pte.h"
@@ -28,6 +29,13 @@ long Kernel::clear_refs(CpuId cpu, Pid pid) {
   // clear_refs takes mmap_lock for write when it clears soft-dirty (it resets VM_SOFTDIRTY).
   return impl_->mm_syscall(cpu, pid, "clear_refs", MmapLock::kWrite,
                            [&](MmEnv& env, MmStruct& mm) { return clear_refs_soft_dirty(env, mm); });
+}
+
+long Kernel::numa_scan(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len) {
+  if (addr % kPageSize || len == 0 || len % kPageSize || addr + len < addr) return -EINVAL;
+  // task_numa_work scans under mmap_lock read.
+  return impl_->mm_syscall(cpu, pid, "numa_scan", MmapLock::kRead,
+                           [&](MmEnv& env, MmStruct& mm) { return change_prot_numa(env, mm, addr, addr + len); });
 }
 
 long Kernel::madvise(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len, Advice advice) {

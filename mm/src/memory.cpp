@@ -4,6 +4,7 @@
 // Every handler runs with mmap_lock held for read (the model runs one OS operation at a time).
 // "Take the PTL" is a charged step; entries are rechecked under it (B1).
 #include "memory.h"
+#include "numa.h"
 
 #include <stdexcept>
 
@@ -160,6 +161,8 @@ FaultKind wp_unshare_done(bool marked) {
 FaultResult handle_pte_fault(MmEnv& env, VmFault& vmf) {
   if (x86::pte_none(vmf.orig_pte)) return {do_anonymous_page(env, vmf)};
   if (is_swap_pte(vmf.orig_pte)) return do_swap_page(env, vmf);
+  // A protnone entry in an accessible area is a NUMA hint (PROT_NONE areas fail access_error).
+  if (pte_protnone(vmf.orig_pte) && (vmf.vma.vm_flags & kVmAccessFlags)) return {do_numa_page(env, vmf)};
   // A PROT_NONE entry is reached only by GUP with FOLL_FORCE (user accesses fail access_error):
   // a write or unshare goes through do_wp_page like any R/O entry, keeping PAGE_NONE.
   if ((vmf.write() || vmf.unshare()) && !x86::pte_write(vmf.orig_pte))

@@ -5,7 +5,7 @@
 namespace mmusim::mm {
 namespace {
 
-static_assert(static_cast<std::size_t>(FaultKind::kSwapIn) + 1 == kFaultKindCount,
+static_assert(static_cast<std::size_t>(FaultKind::kNumaHint) + 1 == kFaultKindCount,
               "kFaultKindCount must count every FaultKind");
 static_assert(static_cast<std::size_t>(FlushRule::kPcidReuse) + 1 == kFlushRuleCount,
               "kFlushRuleCount must count every FlushRule");
@@ -48,6 +48,9 @@ const char* fault_description(FaultKind kind) {
       return "Faults on a swap entry resolved by do_swap_page (from the swap cache or the "
              "device); a write that cannot prove exclusivity continues into do_wp_page in the "
              "same fault (SWAPIN).";
+    case FaultKind::kNumaHint:
+      return "NUMA hint faults: a protnone entry left by a NUMA scan (change_prot_numa) in an "
+             "accessible area, restored read-only by do_numa_page (one node: no migration).";
   }
   return "";
 }

@@ -17,6 +17,7 @@ const char* fault_kind_name(FaultKind kind) {
     case FaultKind::kUnshareMark: return "unshare_mark";
     case FaultKind::kUnshareCopy: return "unshare_copy";
     case FaultKind::kSwapIn: return "swap_in";
+    case FaultKind::kNumaHint: return "numa_hint";
   }
   return "unknown";
 }

@@ -636,6 +636,31 @@ TEST(SpecD, D08SharedPageSwapOut) {
 
 // ---- §5.10 ----
 
+// M01: a NUMA scan makes the pinned page's entry protnone; the hint fault restores it read-only;
+// the write reuses the exclusive page (no copy away from the pin). PC=Y.
+TEST(SpecM, M01NumaHintOnAPinnedPage) {
+  Scenario s;
+  s.x_ew();
+  const long pin = s.pin_w(s.p);
+  ASSERT_GT(pin, 0);
+  s.cpu.take_faults();
+  s.port.clear_events();
+  EXPECT_EQ(s.kernel.numa_scan(0, s.p, s.a, kPageSize), 1);
+  EXPECT_EQ(s.port.events_of(EK::kFlush).size(), 1u) << "R5: flushed before return";
+  EXPECT_FALSE(x86::pte_present(s.pte(s.p, s.a))) << "protnone";
+  EXPECT_TRUE(s.page_of(s.p, s.a).anon_exclusive) << "EXCL kept";
+  EXPECT_EQ(s.cpu.load(0, s.p, s.a), 1u);
+  EXPECT_EQ(s.faults(), Faults{FK::kNumaHint});
+  EXPECT_FALSE(s.writable(s.p, s.a)) << "restored read-only";
+  ASSERT_TRUE(s.cpu.store(0, s.p, s.a, 2));
+  EXPECT_EQ(s.faults(), Faults{FK::kWpReuse});
+  EXPECT_EQ(s.stat("copies"), 0);
+  EXPECT_EQ(s.dma_read(pin), 2u);
+  EXPECT_TRUE(s.kernel.pin_consistent(pin));
+  EXPECT_EQ(s.kernel.numa_scan(0, s.p, s.a + 1, kPageSize), -EINVAL);
+  EXPECT_TRUE(s.kernel.check_invariants().empty());
+}
+
 // M02, reference behaviour: clear_refs skips the pinned page's entry: it stays writable and
 // soft-dirty, and the write takes no fault.
 TEST(SpecM, M02SoftDirtyClearSkipsAPinnedPage) {

@@ -322,6 +322,10 @@ void ScenarioRunner::kernel_step(CpuId cpu, const Step& step) {
               result = kernel_->mprotect(cpu, pid, va, len, r.prot);
               probe_.syscall("mprotect", port_->account(cpu));
               syscall_result(step, "mprotect", result);
+            } else if (r.kind == RangeStep::Kind::kNumaScan) {
+              result = kernel_->numa_scan(cpu, pid, va, len);
+              probe_.syscall("numa_scan", port_->account(cpu));
+              syscall_result(step, "numa_scan", result);
             } else {
               if (r.advice == "dontneed") detach_pins(r.actor.proc, va, len);
               result = kernel_->madvise(cpu, pid, va, len, advice_of(r.advice));

@@ -92,6 +92,7 @@ class LineParser {
     else if (op == "munmap") step.op = parse_range(step, RangeStep::Kind::kMunmap);
     else if (op == "mprotect") step.op = parse_range(step, RangeStep::Kind::kMprotect);
     else if (op == "madvise") step.op = parse_range(step, RangeStep::Kind::kMadvise);
+    else if (op == "numa_scan") step.op = parse_range(step, RangeStep::Kind::kNumaScan);
     else if (op == "swapout") step.op = parse_swapout(step);
     else if (op == "swapoff") step.op = parse_swap_device(step, SwapDeviceStep::Kind::kSwapoff);
     else if (op == "writeback_done") step.op = parse_swap_device(step, SwapDeviceStep::Kind::kWritebackDone);
@@ -102,7 +103,7 @@ class LineParser {
     else if (op == "fence") step.op = parse_fence(step);
     else if (op == "expect") step.op = parse_expect();
     else
-      fail(0, fmt::format("unknown operation '{}' (process, thread, mmap, read, write, fetch, prefetch, fork, resume, exit, clear_refs, "
+      fail(0, fmt::format("unknown operation '{}' (process, thread, mmap, read, write, fetch, prefetch, fork, resume, exit, clear_refs, numa_scan, "
                           "munmap, mprotect, madvise, swapout, swapoff, writeback_done, pin, get, pin_begin, pin_end, unpin, dma_read, "
                           "dma_write, fence, expect, known-bad)",
                           op));

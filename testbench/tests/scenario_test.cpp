@@ -54,7 +54,7 @@ TEST(ScenarioParser, ParsesEveryOperation) {
 
 TEST(ScenarioParser, ErrorsNameFileLineColumnAndReason) {
   EXPECT_EQ(error_of("process P\nfly P\n"),
-            "t.scn:2:1: error: unknown operation 'fly' (process, thread, mmap, read, write, fetch, prefetch, fork, resume, exit, clear_refs, "
+            "t.scn:2:1: error: unknown operation 'fly' (process, thread, mmap, read, write, fetch, prefetch, fork, resume, exit, clear_refs, numa_scan, "
             "munmap, mprotect, madvise, swapout, swapoff, writeback_done, pin, get, pin_begin, pin_end, unpin, "
             "dma_read, dma_write, fence, "
             "expect, known-bad)");

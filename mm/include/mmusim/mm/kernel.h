@@ -166,6 +166,10 @@ class Kernel {
   // echo 4 > /proc/PID/clear_refs (§3.20, M02): soft-dirty clearing; returns the number of
   // entries write-protected (pages that look pinned are skipped), or -ESRCH / -EINVAL.
   long clear_refs(CpuId cpu, Pid pid);
+  // task_numa_work's scan of [addr, addr + len) (§3.20, M01): present entries of accessible
+  // areas become protnone; the next access is a NUMA hint fault. Returns the entries changed, or
+  // -EINVAL (unaligned or empty range), -ESRCH.
+  long numa_scan(CpuId cpu, Pid pid, VirtAddr addr, std::uint64_t len);
 
   // ---- introspection (oracles, tests, reports); never charges cycles ----
   bool alive(Pid pid) const;

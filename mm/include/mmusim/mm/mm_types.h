@@ -50,8 +50,9 @@ enum class FaultKind : std::uint8_t {
   kUnshareMark,  // UN-mark: GUP unshare proved the R/O page exclusive; entry untouched (§3.5)
   kUnshareCopy,  // UN-copy: GUP unshare copied the page into a new exclusive page mapped R/O
   kSwapIn,       // SWAPIN: swap entry -> page mapped (do_swap_page; may end in a WP copy/reuse)
+  kNumaHint,     // NUMA hint: a protnone entry of an accessible area restored read-only (do_numa_page)
 };
-inline constexpr std::size_t kFaultKindCount = 11;
+inline constexpr std::size_t kFaultKindCount = 12;
 const char* fault_kind_name(FaultKind kind);  // "missing", "zero_page", ..., "swap_in"
 
 enum class Signal : std::uint8_t { kNone, kSigsegv, kSigbus, kOomKill };

@@ -18,7 +18,7 @@ namespace mmusim::testbench {
 inline constexpr const char* kSyscallNames[] = {"process_create", "mmap",    "fork",    "exit",
                                                 "context_switch", "munmap",  "mprotect", "madvise",
                                                 "swapout",        "swapoff", "pin",      "unpin",
-                                                "clear_refs"};
+                                                "clear_refs",     "numa_scan"};
 
 class FaultProbe {
  public:

@@ -99,10 +99,10 @@ struct ResumeStep {  // resume ACTOR: lets ACTOR's paused fork go on (instant, n
 struct ExitStep {  // exit PROC
   std::string proc;
 };
-// munmap / mprotect / madvise ACTOR ADDR ... [pages=N]: the range starts at ADDR and covers N
+// munmap / mprotect / madvise / numa_scan ACTOR ADDR ... [pages=N]: the range starts at ADDR and covers N
 // pages (default: to the end of ADDR's region).
 struct RangeStep {
-  enum class Kind { kMunmap, kMprotect, kMadvise };
+  enum class Kind { kMunmap, kMprotect, kMadvise, kNumaScan };
   Kind kind = Kind::kMunmap;
   Actor actor;
   AddrExpr addr;
