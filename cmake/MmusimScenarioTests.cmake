@@ -74,6 +74,15 @@ mmusim_injection_test(no_eager_fork_copy_B01 spec/B01.scn no_eager_fork_copy "wr
 mmusim_injection_test(skip_reclaim_batch_flush_R9 races/D08_R9.scn skip_reclaim_batch_flush "missed COW: P read 99")
 mmusim_injection_test(skip_pgtable_flush_T10 races/T10_pgtable_pwc.scn skip_pgtable_flush "expected SIGSEGV, but the access to 0x10000000 completed")
 mmusim_injection_test(skip_fork_seqcount_T6 races/T6_fork_seqcount.scn skip_fork_seqcount "wrong COW: the device through X read 1 but process P sees 2")
+# T4 needs two rules removed at once: either one alone keeps the clear visible (races/T4_plain_clear).
+mmusim_expect_run(inject.plain_pte_clear_and_skip_swapout_flush_T4
+  ARGS "run;${PROJECT_SOURCE_DIR}/scenarios/races/T4_plain_clear.scn;--set;store_buffer.drain_cycles=100000;--set;inject.plain_pte_clear=1;--set;inject.skip_swapout_flush=1;--set;mm.check_invariants=0"
+  EXIT 1 MATCH "wrong COW: the device through X read 1")
+foreach(one plain_pte_clear skip_swapout_flush)
+  mmusim_expect_run(inject.${one}_alone_T4
+    ARGS "run;${PROJECT_SOURCE_DIR}/scenarios/races/T4_plain_clear.scn;--set;store_buffer.drain_cycles=100000;--set;inject.${one}=1;--set;mm.check_invariants=0"
+    EXIT 0 MATCH "PASSED")
+endforeach()
 mmusim_injection_test(skip_nested_flush_zap races/zap_nested_flush.scn skip_nested_flush "lost store: P read 1 at A")
 
 # Every FOLDER/*.scn must make `mmusim run` exit with EXIT and print what its first

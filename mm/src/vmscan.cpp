@@ -116,6 +116,7 @@ Unmap try_to_unmap_one(MmEnv& env, Pfn pfn, MmStruct& mm, PhysAddr ptep, TtuBatc
     set_pte(env, ptep, old);
     return Unmap::kPinned;
   }
+  env.port.preempt_point(env.cpu, ArchPort::PreemptPoint::kSwapOutAfterPinCheck);
   PteVal entry = swp_entry_to_pte(page.swap_slot);
   if (pte_soft_dirty(old)) entry |= kSwpSoftDirty;
   if (pte_uffd_wp(old)) entry |= kSwpUffdWp;

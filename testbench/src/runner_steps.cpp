@@ -167,7 +167,7 @@ void ScenarioRunner::instant_step(const Step& step) {
   }
   if (const auto* r = std::get_if<ResumeStep>(&step.op)) {
     if (!port_->paused(r->cpu))
-      return fail(step, "scenario", fmt::format("no fork of {} is held at its pause point on cpu{}", r->actor.str(),
+      return fail(step, "scenario", fmt::format("no operation of {} is held at its pause point on cpu{}", r->actor.str(),
                                                 r->cpu));
     port_->release_pause(r->cpu);
     trace(step, "resumed", now);
@@ -351,7 +351,12 @@ void ScenarioRunner::kernel_step(CpuId cpu, const Step& step) {
             mm::SwapOutOptions options;
             options.async_writeback = s.async_writeback;
             options.arch_unmap_fails = s.arch_unmap_fails;
+            if (s.pause) port_->arm_pause(cpu, mm::ArchPort::PreemptPoint::kSwapOutAfterPinCheck);
             const long r = kernel_->swap_out(cpu, pid, *resolve(s.addr), options);
+            if (s.pause && port_->pause_armed(cpu)) {
+              port_->disarm_pause(cpu);
+              fail(step, "scenario", "swapout never reached its pause point (nothing unmapped past the pin check)");
+            }
             probe_.syscall("swapout", port_->account(cpu));
             syscall_result(step, "swapout", r);
           },

@@ -439,7 +439,7 @@ class LineParser {
     r.actor = actor(1, step);
     expect_count_at_most(2);
     if (!st_.paused.erase(r.actor.str()))
-      fail(1, fmt::format("{} has no paused fork to resume (fork ... pause)", r.actor.str()));
+      fail(1, fmt::format("{} has no paused fork or swapout to resume (... pause)", r.actor.str()));
     r.cpu = *step.cpu;
     step.cpu.reset();  // instant: it runs while the fork holds the core
     return r;
@@ -493,9 +493,11 @@ class LineParser {
     SwapoutStep s;
     s.actor = actor(1, step);
     s.addr = addr(2);
-    const Options o = options(3, {}, {"async", "arch_fail"});
+    const Options o = options(3, {}, {"async", "arch_fail", "pause"});
     s.async_writeback = o.flags.count("async");
     s.arch_unmap_fails = o.flags.count("arch_fail");
+    s.pause = o.flags.count("pause");
+    if (s.pause) st_.paused[s.actor.str()] = where(0);
     return s;
   }
 
@@ -646,7 +648,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file_name) {
                                                  "interrupts disabled",
                                                  name, pin.actor.str()));
   for (const auto& [actor, at] : state.paused)
-    throw ScenarioError(at, fmt::format("fork ... pause of {} has no resume: the fork would wait forever", actor));
+    throw ScenarioError(at, fmt::format("the pause of {} has no resume: the operation would wait forever", actor));
   scenario.cores = state.cores;
   scenario.known_bad = state.known_bad;
   return scenario;

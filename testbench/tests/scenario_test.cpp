@@ -126,9 +126,9 @@ TEST(ScenarioParser, NewStepErrors) {
   EXPECT_EQ(error_of("process P\nmmap P A 1\nswapout P A later\n"), "t.scn:3:13: error: unexpected 'later'");
   EXPECT_EQ(error_of("process P\nmmap P A 1\nswapout P A async async\n"), "t.scn:3:19: error: 'async' given twice");
   EXPECT_EQ(error_of("process P\nswapoff P now\n"), "t.scn:2:11: error: unexpected 'now'");
-  EXPECT_EQ(error_of("process P\nresume P\n"), "t.scn:2:8: error: P has no paused fork to resume (fork ... pause)");
+  EXPECT_EQ(error_of("process P\nresume P\n"), "t.scn:2:8: error: P has no paused fork or swapout to resume (... pause)");
   EXPECT_EQ(error_of("process P\nmmap P A 1\nfork P C pause\n"),
-            "t.scn:3:1: error: fork ... pause of P has no resume: the fork would wait forever");
+            "t.scn:3:1: error: the pause of P has no resume: the operation would wait forever");
   EXPECT_EQ(error_of("process P\nwriteback_done Q\n"), "t.scn:2:16: error: undefined process 'Q'");
   EXPECT_EQ(error_of("process P\nmmap P A 1\nmadvise P A sleep\n"),
             "t.scn:3:13: error: unknown advice 'sleep' (dontneed, dontfork, dofork, wipeonfork, keeponfork)");

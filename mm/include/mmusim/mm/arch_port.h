@@ -100,6 +100,8 @@ class ArchPort {
   enum class PreemptPoint : std::uint8_t {
     kForkBeforeWrprotect,  // copy_present_pte: the page is shared (pin check done), the
                            // parent's entry is still writable (the T6 window, R13)
+    kSwapOutAfterPinCheck, // try_to_unmap_one: the entry is cleared and the pin check passed,
+                           // the swap entry not yet installed (the T4 window, R4/HW3)
   };
   virtual void preempt_point(CpuId /*cpu*/, PreemptPoint /*point*/) {}
 

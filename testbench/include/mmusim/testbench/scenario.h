@@ -110,7 +110,7 @@ struct RangeStep {
   unsigned prot = 0;        // mprotect
   std::string advice;       // madvise: dontneed, dontfork, dofork, wipeonfork, keeponfork
 };
-// swapout ACTOR ADDR [async] [arch_fail]: reclaim tries to swap out the page mapped there;
+// swapout ACTOR ADDR [async] [arch_fail] [pause]: reclaim tries to swap out the page mapped there;
 // `async` leaves the write in flight until writeback_done (D05), `arch_fail` makes
 // arch_unmap_one fail (D09).
 struct SwapoutStep {
@@ -118,6 +118,7 @@ struct SwapoutStep {
   AddrExpr addr;
   bool async_writeback = false;
   bool arch_unmap_fails = false;
+  bool pause = false;  // held after the pin check of the entry until `resume ACTOR` (T4 window)
 };
 // swapoff ACTOR: the actor's process calls swapoff (D07); writeback_done ACTOR: the swap writes
 // in flight complete, their interrupt taken on the actor's core.
