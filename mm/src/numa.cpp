@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "locks.h"
+#include "memory.h"
 #include "pgtable.h"
 #include "pte.h"
 #include "tlb.h"
@@ -12,7 +13,7 @@ namespace mmusim::mm {
 
 long change_prot_numa(MmEnv& env, MmStruct& mm, VirtAddr start, VirtAddr end) {
   long changed = 0;
-  VirtAddr lo = std::numeric_limits<VirtAddr>::max(), hi = 0;
+  FlushRange changed_range;
   ++mm.tlb_flush_pending;  // the change_protection bracket (R5)
   for (auto& [vm_start, vma] : mm.mmap) {
     if (!(vma.vm_flags & kVmAccessFlags)) continue;  // vma_is_accessible
@@ -20,21 +21,16 @@ long change_prot_numa(MmEnv& env, MmStruct& mm, VirtAddr start, VirtAddr end) {
     if (s >= e) continue;
     walk_pte_range(env, mm, s, e, [&](PhysAddr ptep, VirtAddr va) {
       ptl_wait_or_throw(env, ptep);
-      PteVal pte;
-      {
-        PhaseScope scope(env.port, CostPhase::kPteUpdate);
-        pte = env.port.read_pte(ptep);
-      }
+      const PteVal pte = read_pte(env, ptep);
       if (!x86::pte_present(pte) || x86::pte_special(pte)) return true;  // none, swap, protnone, zero page
       env.charge(CostPhase::kPteUpdate, env.costs.mprotect_pte_cycles);
       ptep_modify(env, ptep, pte, (pte & ~(x86::kPresent | x86::kRw)) | kPageProtNone);
-      lo = std::min(lo, va);
-      hi = std::max(hi, va + kPageSize);
+      changed_range.add(va);
       ++changed;
       return true;
     });
   }
-  if (changed) flush_tlb_mm_range(env, mm, lo, hi, FlushRule::kMprotect);
+  if (changed) flush_tlb_mm_range(env, mm, changed_range.start, changed_range.end, FlushRule::kMprotect);
   --mm.tlb_flush_pending;
   return changed;
 }

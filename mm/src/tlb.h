@@ -33,6 +33,17 @@ void tlb_remove_table(MmEnv& env, Pfn pfn);
 // Ends a GUP-fast section: releases the tables deferred while any section was open.
 void tlb_release_deferred_tables(MmEnv& env);
 
+// The span of the entries an operation changed, for its one range flush at the end.
+struct FlushRange {
+  VirtAddr start = std::numeric_limits<VirtAddr>::max();
+  VirtAddr end = 0;
+  void add(VirtAddr va) {
+    start = std::min(start, va);
+    end = std::max(end, va + kPageSize);
+  }
+  bool empty() const { return end <= start; }
+};
+
 // struct mmu_gather: collects the cleared range, the pages whose mapping references are put and
 // the page tables that are freed once the TLB flush has completed (R6, R11).
 // tlb_gather_mmu raises the mm's tlb_flush_pending; tlb_finish_mmu drops it after its flush.
