@@ -10,15 +10,6 @@
 namespace mmusim::mm {
 namespace {
 
-unsigned long calc_vm_prot_bits(unsigned prot) {
-  unsigned long flags = 0;
-  if (prot & kProtRead) flags |= VM_READ;
-  if (prot & kProtWrite) flags |= VM_WRITE;
-  if (prot & kProtExec) flags |= VM_EXEC;
-  // Private anonymous memory may always be made readable, writable (COW) or executable later.
-  return flags | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
-}
-
 bool range_is_free(const MmStruct& mm, VirtAddr start, VirtAddr end) {
   auto it = mm.mmap.lower_bound(end);  // first VMA starting at or after `end`
   if (it == mm.mmap.begin()) return true;
@@ -119,7 +110,8 @@ long do_mmap(MmEnv& env, MmStruct& mm, VirtAddr addr, std::uint64_t len, unsigne
   VmArea vma;
   vma.vm_start = addr;
   vma.vm_end = addr + len;
-  vma.vm_flags = calc_vm_prot_bits(prot);
+  // Private anonymous memory may always be made readable, writable (COW) or executable later.
+  vma.vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
   mm.mmap.emplace(addr, vma);
   return static_cast<long>(addr);
 }

@@ -14,14 +14,6 @@
 namespace mmusim::mm {
 namespace {
 
-unsigned long calc_vm_prot_bits(unsigned prot) {
-  unsigned long flags = 0;
-  if (prot & kProtRead) flags |= VM_READ;
-  if (prot & kProtWrite) flags |= VM_WRITE;
-  if (prot & kProtExec) flags |= VM_EXEC;
-  return flags;
-}
-
 // can_change_pte_writable for a private anonymous entry: only an exclusive page may become
 // writable without a fault (I1), and never one carrying uffd-wp (I18) or the zero page.
 bool can_change_pte_writable(const MmEnv& env, PteVal pte) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "mmusim/arch/types.h"
+#include "mmusim/mm/mm_types.h"
 
 namespace mmusim::mm {
 
@@ -33,6 +34,15 @@ struct VmArea {
   bool contains(VirtAddr va) const { return va >= vm_start && va < vm_end; }
   unsigned long pages() const { return (vm_end - vm_start) >> kPageShift; }
 };
+
+// calc_vm_prot_bits: the VM_READ/VM_WRITE/VM_EXEC bits of mmap/mprotect's PROT_* bits.
+inline unsigned long calc_vm_prot_bits(unsigned prot) {
+  unsigned long flags = 0;
+  if (prot & kProtRead) flags |= VM_READ;
+  if (prot & kProtWrite) flags |= VM_WRITE;
+  if (prot & kProtExec) flags |= VM_EXEC;
+  return flags;
+}
 
 // is_cow_mapping (§1.4): private and may be written.
 inline bool is_cow_mapping(unsigned long vm_flags) {

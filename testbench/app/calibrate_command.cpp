@@ -3,11 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
-#include <sstream>
 
 #include "commands.h"
 #include "mmusim/testbench/calibration.h"
@@ -15,6 +13,7 @@
 #include "mmusim/testbench/tools/process_pool.h"
 #include "mmusim/testbench/tools/scratch_dir.h"
 #include "mmusim/testbench/tools/shell_words.h"
+#include "mmusim/testbench/tools/text_file.h"
 
 namespace mmusim::app {
 namespace {
@@ -60,32 +59,24 @@ int calibrate(const CalibrateOptions& opt) {
   std::map<std::string, nlohmann::json> results;
   for (std::size_t i = 0; i < runs.size(); ++i) {
     if (status[i] != 0) {
-      std::ifstream log(jobs[i].log_path);
-      std::stringstream text;
-      text << log.rdbuf();
+      const std::string log = tools::read_text_file(jobs[i].log_path);
       // A bad --set or --config fails every run the same way: that is the user's input.
       if (status[i] == 2) throw tools::InputError(fmt::format("calibration run '{}' refused its input:\n{}",
-                                                              runs[i].name, text.str()));
+                                                              runs[i].name, log));
       fmt::print(std::cerr, "mmusim: calibration run '{}' ({}) exited with {}:\n{}", runs[i].name,
-                 tools::shell_join(jobs[i].argv), status[i], text.str());
+                 tools::shell_join(jobs[i].argv), status[i], log);
       return 3;
     }
-    std::ifstream in(scratch.path() + "/" + runs[i].name + ".json");
-    results[runs[i].name] = nlohmann::json::parse(in);
+    results[runs[i].name] = nlohmann::json::parse(tools::read_text_file(scratch.path() + "/" + runs[i].name + ".json"));
   }
   const tb::CalibrationReport report = tb::evaluate_calibration(results);
   const std::string md = tb::calibration_markdown(report, command_text(opt));
   if (opt.out.empty()) {
     fmt::print("{}", md);
   } else {
-    std::ofstream out(opt.out, std::ios::binary);
-    out << md;
-    if (!out) throw tools::InputError(fmt::format("--out {}: cannot write", opt.out));
+    tools::write_text_file(opt.out, md, "--out");
     for (const tb::CalibrationRow& r : report.rows)
-      fmt::print("{:<74} {:<34} {}\n", r.quantity, r.model,
-                 r.status == tb::CalibrationStatus::kOutOfRange ? "OUT OF RANGE"
-                 : r.status == tb::CalibrationStatus::kInRange  ? "in range"
-                                                                 : "reported");
+      fmt::print("{:<74} {:<34} {}\n", r.quantity, r.model, tb::calibration_status_name(r.status));
   }
   return report.all_in_range() ? 0 : 1;
 }

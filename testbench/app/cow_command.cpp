@@ -5,10 +5,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "commands.h"
 #include "mmusim/testbench/cow/suite.h"
@@ -16,6 +14,7 @@
 #include "mmusim/testbench/tools/input_error.h"
 #include "mmusim/testbench/tools/process_pool.h"
 #include "mmusim/testbench/tools/scratch_dir.h"
+#include "mmusim/testbench/tools/text_file.h"
 
 namespace mmusim::app {
 namespace {
@@ -29,19 +28,6 @@ struct CowOptions {
   std::string csv_out;
   std::string json_out;
 };
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_text(const std::string& option, const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) throw tools::InputError(fmt::format("{} {}: cannot write", option, path));
-}
 
 int run_suite(const CowOptions& opt) {
   const auto entries = cow::discover(opt.paths.empty() ? std::vector<std::string>{MMUSIM_SCENARIOS_DIR} : opt.paths);
@@ -69,16 +55,16 @@ int run_suite(const CowOptions& opt) {
     const std::string json_path = jobs[i].argv.back();
     if (std::filesystem::exists(json_path)) {
       try {
-        stats = cow::Json::parse(read_text(json_path));
+        stats = cow::Json::parse(tools::read_text_file(json_path));
       } catch (const nlohmann::json::exception&) {
         stats.reset();
       }
     }
-    outcomes.push_back(cow::outcome(entries[i], statuses[i], stats, read_text(jobs[i].log_path)));
+    outcomes.push_back(cow::outcome(entries[i], statuses[i], stats, tools::read_text_file(jobs[i].log_path)));
   }
   cow::print_table(std::cout, outcomes);
-  if (!opt.csv_out.empty()) write_text("--csv", opt.csv_out, cow::table_csv(outcomes));
-  if (!opt.json_out.empty()) write_text("--json", opt.json_out, cow::table_json(outcomes).dump(2) + "\n");
+  if (!opt.csv_out.empty()) tools::write_text_file(opt.csv_out, cow::table_csv(outcomes), "--csv");
+  if (!opt.json_out.empty()) tools::write_text_file(opt.json_out, cow::table_json(outcomes).dump(2) + "\n", "--json");
   for (const auto& o : outcomes)
     if (!o.passed()) return 1;
   return 0;

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <systemc>
 
 #include "commands.h"
@@ -25,10 +26,12 @@
 #include "mmusim/testbench/scenario.h"
 #include "mmusim/testbench/progress.h"
 #include "mmusim/testbench/tools/input_error.h"
+#include "mmusim/testbench/tools/text_file.h"
 
 #include <unistd.h>
 
 namespace tb = mmusim::testbench;
+namespace tools = mmusim::testbench::tools;
 
 namespace {
 
@@ -69,17 +72,13 @@ int run_command(const RunOptions& opt) {
   const tb::RunResult result = runner.run();
   progress.finish();
   tb::print_text_report(std::cout, scenario, result, root, opt.trace);
-  if (!opt.json_out.empty()) {
-    std::ofstream out(opt.json_out);
-    if (!out) throw tb::ConfigError(fmt::format("--json {}: cannot open for writing", opt.json_out));
-    out << tb::stats_json(scenario, runner.config(), result, root).dump(2) << '\n';
-    if (!out) throw tb::ConfigError(fmt::format("--json {}: write failed", opt.json_out));
-  }
+  if (!opt.json_out.empty())
+    tools::write_text_file(opt.json_out, tb::stats_json(scenario, runner.config(), result, root).dump(2) + "\n",
+                           "--json");
   if (!opt.csv_out.empty()) {
-    std::ofstream out(opt.csv_out);
-    if (!out) throw tb::ConfigError(fmt::format("--csv {}: cannot open for writing", opt.csv_out));
-    tb::write_stats_csv(out, root);
-    if (!out) throw tb::ConfigError(fmt::format("--csv {}: write failed", opt.csv_out));
+    std::ostringstream csv;
+    tb::write_stats_csv(csv, root);
+    tools::write_text_file(opt.csv_out, csv.str(), "--csv");
   }
   return result.passed() ? 0 : kExitFailed;
 }

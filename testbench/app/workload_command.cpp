@@ -8,10 +8,13 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "mmusim/testbench/progress.h"
 #include "mmusim/testbench/report.h"
 #include "mmusim/testbench/report_csv.h"
+#include "mmusim/testbench/tools/input_error.h"
+#include "mmusim/testbench/tools/text_file.h"
 #include "mmusim/testbench/runner.h"
 #include "mmusim/testbench/scenario.h"
 #include "mmusim/testbench/workload.h"
@@ -20,6 +23,7 @@ namespace mmusim::app {
 namespace {
 
 namespace tb = mmusim::testbench;
+namespace tools = mmusim::testbench::tools;
 
 struct WorkloadOptions {
   std::string name;
@@ -48,16 +52,6 @@ bool invariants_set(const WorkloadOptions& o, const std::vector<std::string>& fi
   for (const std::string& s : o.settings)
     if (s.substr(0, s.find('=')) == kKey) return true;
   return std::find(file_keys.begin(), file_keys.end(), kKey) != file_keys.end();
-}
-
-// Writes one output file when its option was given.
-template <typename Writer>
-void write_file(const std::string& path, const char* option, Writer&& write) {
-  if (path.empty()) return;
-  std::ofstream out(path);
-  if (!out) throw tb::ConfigError(fmt::format("{} {}: cannot open for writing", option, path));
-  write(out);
-  if (!out) throw tb::ConfigError(fmt::format("{} {}: write failed", option, path));
 }
 
 int run_workload(const WorkloadOptions& o) {
@@ -99,15 +93,20 @@ int run_workload(const WorkloadOptions& o) {
   const tb::WorkloadTable table = tb::make_table(*w, plan, result);
   tb::print_workload_report(std::cout, *w, params, table, result, root);
   if (!o.json_out.empty()) {
-    std::ofstream out(o.json_out);
-    if (!out) throw tb::ConfigError(fmt::format("--json {}: cannot open for writing", o.json_out));
     auto j = tb::stats_json(scenario, runner.config(), result, root);
     j["workload"] = tb::workload_json(*w, params, table);
-    out << j.dump(2) << '\n';
-    if (!out) throw tb::ConfigError(fmt::format("--json {}: write failed", o.json_out));
+    tools::write_text_file(o.json_out, j.dump(2) + "\n", "--json");
   }
-  write_file(o.csv_out, "--csv", [&](std::ostream& out) { tb::write_stats_csv(out, root); });
-  write_file(o.table_csv_out, "--table-csv", [&](std::ostream& out) { tb::write_workload_table_csv(out, table); });
+  if (!o.csv_out.empty()) {
+    std::ostringstream csv;
+    tb::write_stats_csv(csv, root);
+    tools::write_text_file(o.csv_out, csv.str(), "--csv");
+  }
+  if (!o.table_csv_out.empty()) {
+    std::ostringstream csv;
+    tb::write_workload_table_csv(csv, table);
+    tools::write_text_file(o.table_csv_out, csv.str(), "--table-csv");
+  }
   return result.passed() ? 0 : 1;
 }
 
@@ -120,6 +119,8 @@ int run_guarded(const WorkloadOptions& o) {
   } catch (const tb::WorkloadError& e) {
     fmt::print(std::cerr, "mmusim: error: {}\n", e.what());
   } catch (const tb::ConfigError& e) {
+    fmt::print(std::cerr, "mmusim: error: {}\n", e.what());
+  } catch (const tools::InputError& e) {
     fmt::print(std::cerr, "mmusim: error: {}\n", e.what());
   } catch (const std::exception& e) {
     fmt::print(std::cerr, "mmusim: internal error: {}\n", e.what());

@@ -49,7 +49,9 @@ CalibrationRow checked(CalibrationRow row, double value, double lo, double hi, c
   return row;
 }
 
-const char* status_text(CalibrationStatus s) {
+}  // namespace
+
+const char* calibration_status_name(CalibrationStatus s) {
   switch (s) {
     case CalibrationStatus::kInRange: return "in range";
     case CalibrationStatus::kOutOfRange: return "OUT OF RANGE";
@@ -58,7 +60,6 @@ const char* status_text(CalibrationStatus s) {
   return "?";
 }
 
-}  // namespace
 
 std::vector<CalibrationRun> calibration_runs(bool quick) {
   std::vector<CalibrationRun> runs = {
@@ -198,7 +199,7 @@ std::string calibration_markdown(const CalibrationReport& report, const std::str
   md += "|---|---|---|---|---|---|\n";
   for (const CalibrationRow& r : report.rows)
     md += fmt::format("| {} | {} | {} | {} | {} | {} |\n", r.quantity, r.model, r.published, r.source, r.accepted,
-                      status_text(r.status));
+                      calibration_status_name(r.status));
   md += "\n## Shootdown latency against target cores\n\n";
   md += "`mmusim workload mprotect --size 1p --cores N`: one page made read-only with a thread on each of N cores; "
         "the initiator's wait for the N-1 acknowledgements (tb.flush.shootdown.latency, p50).\n\n";

@@ -34,13 +34,6 @@ std::vector<ParamInfo> build_table() {
   return table;
 }
 
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return {};
-  const auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
 // Sets `key` to `value`; returns the reason on failure, empty on success.
 std::string set_param(SimConfig& config, const std::string& key, const std::string& value) {
   for (const ParamInfo& p : param_table()) {
@@ -77,13 +70,13 @@ std::vector<std::string> load_config_file(SimConfig& config, const std::string& 
   if (!in) throw ConfigError(fmt::format("{}: cannot open the configuration file", path));
   std::string line;
   for (unsigned number = 1; std::getline(in, line); ++number) {
-    const std::string text = trim(line.substr(0, line.find('#')));
+    const std::string text = trim_blanks(line.substr(0, line.find('#')));
     if (text.empty()) continue;
     const auto eq = text.find('=');
     if (eq == std::string::npos)
       throw ConfigError(fmt::format("{}:{}: error: expected 'key = value', got '{}'", path, number, text));
-    const std::string key = trim(text.substr(0, eq));
-    const std::string value = trim(text.substr(eq + 1));
+    const std::string key = trim_blanks(text.substr(0, eq));
+    const std::string value = trim_blanks(text.substr(eq + 1));
     if (key.empty() || value.empty())
       throw ConfigError(fmt::format("{}:{}: error: expected 'key = value', got '{}'", path, number, text));
     if (std::string why = set_param(config, key, value); !why.empty())

@@ -32,6 +32,13 @@ const char* compare_symbol(Compare cmp) {
   return "?";
 }
 
+std::string trim_blanks(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
 std::optional<std::uint64_t> parse_u64(std::string_view text) {
   std::uint64_t value = 0;
   const char* first = text.data();

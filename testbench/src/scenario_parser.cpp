@@ -36,13 +36,6 @@ std::vector<Token> tokenize(const std::string& line) {
   return tokens;
 }
 
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return {};
-  const auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
 // What the parser knows of the names defined so far.
 struct ParseState {
   std::set<std::string> procs;
@@ -634,7 +627,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file_name) {
     ++number;
     auto tokens = tokenize(line);
     if (tokens.empty()) continue;
-    std::string source = trim(line.substr(0, line.find('#')));
+    std::string source = trim_blanks(line.substr(0, line.find('#')));
     std::optional<Step> step = LineParser(file_name, number, std::move(tokens), state).parse();
     if (!step) continue;
     step->text = std::move(source);

@@ -9,6 +9,7 @@
 #include "mmusim/testbench/sweep/sweep_dir.h"
 #include "mmusim/testbench/tools/csv_text.h"
 #include "mmusim/testbench/tools/input_error.h"
+#include "mmusim/testbench/tools/text_file.h"
 
 namespace mmusim::testbench::sweep {
 namespace {
@@ -28,12 +29,6 @@ std::optional<Json> read_json(const std::string& path) {
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;  // a point killed while writing: its row has the status only
   }
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) throw tools::InputError(fmt::format("{}: cannot write", path));
 }
 
 }  // namespace
@@ -110,8 +105,8 @@ SweepTable collect(const SweepDir& dir, const SweepSpec& spec, const std::vector
     table.rows.push_back(std::move(cells));
     rows.push_back(std::move(row));
   }
-  write_file(dir.file("sweep.csv"), csv);
-  write_file(dir.file("sweep.json"), j.dump(2) + "\n");
+  tools::write_text_file(dir.file("sweep.csv"), csv);
+  tools::write_text_file(dir.file("sweep.json"), j.dump(2) + "\n");
   return table;
 }
 

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "mmusim/testbench/tools/input_error.h"
+#include "mmusim/testbench/tools/text_file.h"
 #include "mmusim/testbench/tools/shell_words.h"
 
 namespace fs = std::filesystem;
@@ -16,12 +17,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 constexpr const char* kSpecSchema = "mmusim.sweep_spec";
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) throw tools::InputError(fmt::format("{}: cannot write", path));
-}
 
 Json spec_json(const SweepSpec& spec) {
   Json j;
@@ -63,7 +58,7 @@ std::vector<std::vector<std::string>> write_plan(const SweepDir& dir, const Swee
   fs::create_directories(dir.file("points"), ec);
   if (ec) throw tools::InputError(fmt::format("--out {}: cannot create points/ ({})", dir.path(), ec.message()));
 
-  write_text(dir.file("sweep.spec.json"), spec_json(spec).dump(2) + "\n");
+  tools::write_text_file(dir.file("sweep.spec.json"), spec_json(spec).dump(2) + "\n");
   const auto points = expand_grid(spec.grid);
   std::vector<std::vector<std::string>> commands;
   std::string lines;
@@ -76,7 +71,7 @@ std::vector<std::vector<std::string>> write_plan(const SweepDir& dir, const Swee
     lines += tools::shell_join(argv) + "\n";
     commands.push_back(std::move(argv));
   }
-  write_text(dir.file("commands.txt"), lines);
+  tools::write_text_file(dir.file("commands.txt"), lines);
   return commands;
 }
 
@@ -101,7 +96,7 @@ SweepSpec read_spec(const SweepDir& dir) {
 
 void write_status(const SweepDir& dir, std::size_t index, std::size_t total, int status) {
   const std::string path = dir.point_file(index, total, "status");
-  write_text(path + ".tmp", fmt::format("{}\n", status));
+  tools::write_text_file(path + ".tmp", fmt::format("{}\n", status));
   fs::rename(path + ".tmp", path);
 }
 
@@ -132,7 +127,7 @@ void write_sbatch(const SweepDir& dir, const SweepSpec& spec, const std::string&
   s += "eval \"$line\" > \"$dir/points/$point.log\" 2>&1 || status=$?\n";
   s += "echo \"$status\" > \"$dir/points/$point.status.tmp\" && mv \"$dir/points/$point.status.tmp\" \"$dir/points/$point.status\"\n";
   s += "exit \"$status\"\n";
-  write_text(dir.file("sweep.sbatch"), s);
+  tools::write_text_file(dir.file("sweep.sbatch"), s);
   fs::permissions(dir.file("sweep.sbatch"), fs::perms::owner_exec | fs::perms::group_exec, fs::perm_options::add, ec);
 }
 

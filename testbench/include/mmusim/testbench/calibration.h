@@ -21,6 +21,7 @@ struct CalibrationRun {
 std::vector<CalibrationRun> calibration_runs(bool quick);
 
 enum class CalibrationStatus { kInRange, kOutOfRange, kReported };  // kReported: no range to check
+const char* calibration_status_name(CalibrationStatus s);  // "in range", "OUT OF RANGE", "reported"
 
 struct CalibrationRow {
   std::string quantity;

@@ -205,6 +205,9 @@ Scenario load_scenario(const std::string& path);
 // The number syntax of scenarios and of --set: unsigned decimal or 0x-hexadecimal, at most 64
 // bits, nothing else. nullopt if `text` is not such a number.
 std::optional<std::uint64_t> parse_u64(std::string_view text);
+// The line syntax of scenarios and of configuration files: `s` without leading and trailing
+// blanks (spaces, tabs, carriage returns).
+std::string trim_blanks(const std::string& s);
 
 const char* compare_symbol(Compare cmp);
 bool compare(double lhs, Compare cmp, double rhs);
