@@ -66,8 +66,8 @@ void tlb_flush(MmEnv& env, MmuGather& tlb) {
     // Tables are freed after a fullmm gather: the paging-structure caches must go too, even where
     // no leaf entry was cleared.
     flush_tlb_mm(env, tlb.mm, FlushRule::kZap);
-  } else if (tlb.end > tlb.start) {
-    flush_tlb_mm_range(env, tlb.mm, tlb.start, tlb.end, FlushRule::kZap);
+  } else if (!tlb.range.empty()) {
+    flush_tlb_mm_range(env, tlb.mm, tlb.range.start, tlb.range.end, FlushRule::kZap);
   }
 }
 
@@ -97,8 +97,7 @@ void tlb_finish_mmu(MmEnv& env, MmuGather& tlb) {
   tlb.tables.clear();
   tlb.freed_tables = false;
   tlb.cleared_leaves = false;
-  tlb.start = std::numeric_limits<VirtAddr>::max();
-  tlb.end = 0;
+  tlb.range = FlushRange{};
   --tlb.mm.tlb_flush_pending;  // dec_tlb_flush_pending: this gather's flush is complete
 }
 

@@ -58,27 +58,22 @@ struct MmuGather {
   bool fullmm;          // exit: the whole address space goes; flush the whole PCID
   bool cleared_leaves = false;  // some leaf entry was cleared
   bool freed_tables = false;    // page tables were detached: the flush must drop the PWC (R11)
-  VirtAddr start = std::numeric_limits<VirtAddr>::max();
-  VirtAddr end = 0;
+  FlushRange range;  // the cleared span (or one page of a freed table)
   std::vector<Pfn> pages;
   std::vector<Pfn> tables;
 
   void remove_tlb_entry(VirtAddr va) {
     cleared_leaves = true;
-    extend(va);
+    range.add(va);
   }
   void remove_page(Pfn pfn) { pages.push_back(pfn); }
   // pte_free_tlb and friends: x86's INVLPG drops every paging-structure-cache entry of the
   // PCID, so the flush only has to exist: one page when no leaf was cleared. Widening the range
   // to the table's span would turn every small munmap into a full flush.
   void remove_table(Pfn pfn, VirtAddr va) {
-    if (end <= start) extend(va);
+    if (range.empty()) range.add(va);
     freed_tables = true;
     tables.push_back(pfn);
-  }
-  void extend(VirtAddr va) {
-    start = std::min(start, va);
-    end = std::max(end, va + kPageSize);
   }
 };
 
