@@ -63,12 +63,13 @@ class StreamProgram final : public machine::CoreProgram {
     for (unsigned i = 0; i < n; ++i) {
       x = lcg(x);
       const Access a = access_of<S>(cpu, x);
-      CoreOp& op = ops[i];
-      op = CoreOp{};
+      CoreOp& op = ops[i];  // every field set once (no zeroing first)
       op.kind = a.store ? CoreOp::Kind::kStore : CoreOp::Kind::kLoad;
       op.va = a.va;
       op.value = x;
       op.size = 8;
+      op.cycles = 0;
+      op.token = 0;
     }
     c.x = x;
     c.left -= n;

@@ -184,7 +184,14 @@ inline __attribute__((always_inline)) void Core::execute_access(const CoreOp& op
   PhysAddr pa;
   if (__builtin_expect(mmu_.translate_cached(pcid_, op.va, access_type(K), Privilege::kUser, pa),
                        1)) {
-    complete_access<K>(op, pa, advance_from(now_, mmu_.l1_hit_cycles(access_type(K))));
+    const Cycles hit = mmu_.l1_hit_cycles(access_type(K));
+    if constexpr (K == CoreOp::Kind::kLoad || K == CoreOp::Kind::kStore)
+      // One quantum check per access, after its data side (complete_access), as a quantum keeper
+      // is used after each transaction: a load or store does not yield between its translation
+      // and its data access.
+      complete_access<K>(op, pa, now_ + hit);
+    else
+      complete_access<K>(op, pa, advance_from(now_, hit));  // these read now_
     return;
   }
   execute_uncached<K>(op);

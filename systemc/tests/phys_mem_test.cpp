@@ -113,6 +113,34 @@ TEST(PhysMem, Costs) {
   EXPECT_EQ(mem.zero_frame_cost(), 1366u);
 }
 
+// The store buffer's read (no frame-crossing test): the same values and counts as read_value(),
+// for frames in the index, above it (memory beyond 16 GiB) and without storage; out of range
+// still throws.
+TEST(PhysMem, ReadValueInFrameMatchesReadValue) {
+  stats::Group root("");
+  MemoryParams p = small();
+  p.size_bytes = (17ull << 30);  // 17 GiB: the last GiB lies above the frame index
+  PhysMem mem(p, root);
+  const PhysAddr low = 0x3000, high = (16ull << 30) + 0x5000;
+  unsigned compared = 0;
+  for (PhysAddr base : {low, high}) {
+    mem.write64(base + 0x10, 0x1122334455667788ull);
+    for (unsigned len : {1u, 2u, 4u, 8u})
+      for (PhysAddr off : {0x10ull, 0x11ull, 0x14ull, 0x17ull, 0xff8ull}) {
+        if ((off & 0xfff) + len > kPageSize) continue;
+        EXPECT_EQ(mem.read_value_in_frame(base + off, len), mem.read_value(base + off, len))
+            << std::hex << base + off << " len " << len;
+        ++compared;
+      }
+  }
+  EXPECT_EQ(mem.read_value_in_frame(low + 0x14, 4), 0x11223344u);
+  EXPECT_EQ(mem.read_value_in_frame(high + 0x10, 8), 0x1122334455667788ull);
+  EXPECT_EQ(mem.read_value_in_frame(0x8000, 8), 0u) << "a frame without storage reads as zero";
+  EXPECT_EQ(compared, 40u);
+  EXPECT_EQ(stat(root, "mem.reads"), 2 * compared + 3) << "each read counted once";
+  EXPECT_THROW(mem.read_value_in_frame(17ull << 30, 8), std::out_of_range);
+}
+
 TEST(PhysMem, BadAccessesThrow) {
   stats::Group root("");
   PhysMem mem(small(), root);

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <array>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -49,16 +50,7 @@ class PhysMem {
   // read() of `len` (1..8) bytes returned as a little-endian value, zero-extended: for the
   // per-access paths, where the value then stays in a register.
   std::uint64_t read_value(PhysAddr pa, unsigned len) {
-    const Frame* f = checked_find(pa, len);
-    stats_.reads.inc();
-    std::uint64_t v = 0;
-    if (f == nullptr) return v;
-    const std::uint8_t* at = f->data() + (pa & (kPageSize - 1));
-    if (len == 8)
-      std::memcpy(&v, at, 8);
-    else
-      std::memcpy(&v, at, len);
-    return v;
+    return counted_value(checked_find(pa, len), pa, len);
   }
   std::uint64_t read64(PhysAddr pa) {
     std::uint64_t v;
@@ -77,6 +69,14 @@ class PhysMem {
   void copy_frame(Pfn dst, Pfn src);
 
   // Costs in core cycles.
+  // read_value() for a caller that guarantees 1 <= len <= 8 and no frame crossing (the store
+  // buffer, whose core checked the access): only the range is tested on the fast path.
+  std::uint64_t read_value_in_frame(PhysAddr pa, unsigned len) {
+    assert(len >= 1 && len <= 8 && (pa & (kPageSize - 1)) + len <= kPageSize);
+    const Pfn pfn = phys_to_pfn(pa);
+    return counted_value(__builtin_expect(pfn < indexed_, 1) ? index_[pfn] : checked_find(pa, len),
+                         pa, len);
+  }
   Cycles read_cost() const { return params_.read_cycles; }
   Cycles write_cost() const { return params_.write_cycles; }
   Cycles copy_frame_cost() const;  // ceil(4096 / copy_bytes_per_cycle)
@@ -126,6 +126,18 @@ class PhysMem {
   // all zero: it reads as zero already (a first-touch page written with 0 costs no host memory).
   Frame* frame_for_nonzero_write(Pfn pfn, const void* src, std::size_t len);
   void drop_frame(Pfn pfn);
+  // read_value()'s read of `len` (1..8) bytes from frame `f` (null: never written, zero).
+  std::uint64_t counted_value(const Frame* f, PhysAddr pa, unsigned len) {
+    stats_.reads.inc();
+    std::uint64_t v = 0;
+    if (f == nullptr) return v;
+    const std::uint8_t* at = f->data() + (pa & (kPageSize - 1));
+    if (len == 8)
+      std::memcpy(&v, at, 8);
+    else
+      std::memcpy(&v, at, len);
+    return v;
+  }
   // 8-byte accesses (PTEs, most loads and stores) copy with a constant size, which the compiler
   // inlines. Little-endian host and target (phys_mem.cpp).
   void raw_read(PhysAddr pa, void* dst, std::size_t len) const {

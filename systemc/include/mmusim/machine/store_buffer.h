@@ -146,7 +146,7 @@ class StoreBuffer {
   Cycles wait_for_room(Cycles now);
   LoadResult load_memory(PhysAddr pa, unsigned size, Cycles waited) {
     // Little-endian host and target (phys_mem.cpp).
-    return LoadResult{mem_.read_value(pa, size), waited + mem_.read_cost()};
+    return LoadResult{mem_.read_value_in_frame(pa, size), waited + mem_.read_cost()};
   }
   LoadResult load_overlapping(PhysAddr pa, unsigned size, Cycles now);
   // An access of at most 8 bytes touches one or two 8-byte granules.

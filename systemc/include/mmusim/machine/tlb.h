@@ -184,10 +184,9 @@ class Tlb {
   }
   // The hit cache's slot for `va`, and its update on a timed hit.
   // (PCID, 4 KiB page) as one word, so that a cached hit is checked with one comparison: the
-  // page's address with the PCID (12 bits) in its offset bits.
-  static std::uint64_t hit_key(Pcid pcid, VirtAddr va) {
-    return (va & kPageMask) | (pcid & kPcidMask);
-  }
+  // page's address with the PCID (12 bits) in its offset bits. `pcid` as lookup() masks it (the
+  // core keeps its PCID masked): an unmasked one only misses the cache.
+  static std::uint64_t hit_key(Pcid pcid, VirtAddr va) { return (va & kPageMask) | pcid; }
   static unsigned hit_slot(VirtAddr va) {
     return static_cast<unsigned>(va >> kPageShift) & (kHitCacheSlots - 1);
   }
