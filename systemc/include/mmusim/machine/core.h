@@ -168,10 +168,11 @@ class Core : public sc_core::sc_module, private StoreSink {
   // Operations (core.cpp; compute() is in core_irq.cpp).
   void thread();
   void run_program();
+  // The store buffer is drained until the operation's start where something may read memory or
+  // watch stores before the operation's own drain: not on the L1-hit path of a load or store,
+  // which drains at its data access and cannot yield before it (run_program).
   void at_boundary() {
-    const Cycles now = now_;  // a drain leaves it unchanged: one load (see advance_from)
-    sb_.drain_until(now);
-    if (now >= irq_due_at_) take_interrupts();  // interrupt_due()
+    if (now_ >= irq_due_at_) take_interrupts();  // interrupt_due()
   }
   void compute(Cycles cycles);
   // One test on the per-access path: done_limit_ is done_'s start when the program watches store
