@@ -45,7 +45,15 @@ add_test(NAME outputs.json_deterministic
   COMMAND ${CMAKE_COMMAND} -E compare_files ${MMUSIM_OUT}/a03.json ${MMUSIM_OUT}/a03_again.json)
 set_tests_properties(outputs.csv_json_deterministic outputs.json_deterministic
   PROPERTIES DEPENDS "outputs.run_a03;outputs.run_a03_again")
-mmusim_expect_run(outputs.csv_unwritable ARGS "run;--csv;/nonexistent/dir/x.csv" EXIT 2 MATCH "--csv /nonexistent/dir/x.csv: cannot open")
+# An output file that cannot be written is bad input found before the run: the error is the
+# first thing printed.
+mmusim_expect_run(outputs.csv_unwritable ARGS "run;--csv;/nonexistent/dir/x.csv"
+  EXIT 2 MATCH "^--csv: /nonexistent/dir/x.csv: no directory /nonexistent/dir\n")
+mmusim_expect_run(outputs.json_is_a_directory ARGS "run;${MMUSIM_A03};--json;${MMUSIM_OUT}"
+  EXIT 2 MATCH "^--json: [^\n]*outputs: is a directory\n")
+mmusim_expect_run(outputs.workload_table_unwritable
+  ARGS "workload;page_fault1;--size;4p;--table-csv;/nonexistent/t.csv"
+  EXIT 2 MATCH "^--table-csv: /nonexistent/t.csv: no directory /nonexistent\n")
 
 # Plots: a latency CDF of two runs (faults and flushes, a shootdown in R02_T4); PNG and SVG,
 # twice, byte-identical.

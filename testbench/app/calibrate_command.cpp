@@ -87,7 +87,8 @@ Command add_calibrate_command(CLI::App& app) {
   auto opt = std::make_shared<CalibrateOptions>();
   auto* cmd = app.add_subcommand("calibrate", "run the calibration workloads and compare the model with published "
                                               "figures (anchors.md B.1-B.4); writes docs/calibration.md with --out");
-  cmd->add_option("--out", opt->out, "write the Markdown report to this file (default: print it)");
+  cmd->add_option("--out", opt->out, "write the Markdown report to this file (default: print it)")
+      ->check(writable_file());
   cmd->add_flag("--quick", opt->quick, "smaller runs (fork 16-64 MiB, shootdowns to 1-4 targets), as in ctest");
   cmd->add_option("--jobs,-j", opt->jobs, "runs in parallel (default: the number of CPUs)")->check(CLI::Range(1u, 4096u));
   cmd->add_option("--config", opt->config_file, "configuration file for every run")->check(CLI::ExistingFile);

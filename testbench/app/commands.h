@@ -13,6 +13,10 @@ struct Command {
   std::function<int()> run;   // returns the exit code; throws tools::InputError for bad input
 };
 
+// For output-file options (--json, --csv, --out ...): the file can be written, checked when the
+// command line is parsed, before any run (tools::unwritable_reason).
+CLI::Validator writable_file();  // writable_file.cpp
+
 Command add_workload_command(CLI::App& app);  // workload_command.cpp
 Command add_sweep_command(CLI::App& app);  // sweep_command.cpp
 Command add_cow_command(CLI::App& app);    // cow_command.cpp

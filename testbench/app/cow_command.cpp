@@ -79,8 +79,8 @@ Command add_cow_command(CLI::App& app) {
   cmd->add_option("paths", opt->paths, "scenario folders (every *.scn below) and files");
   cmd->add_option("--jobs,-j", opt->jobs, "scenarios run in parallel (default: the number of CPUs)")
       ->check(CLI::Range(1u, 4096u));
-  cmd->add_option("--csv", opt->csv_out, "also write the table as CSV to this file");
-  cmd->add_option("--json", opt->json_out, "also write the table as JSON to this file");
+  cmd->add_option("--csv", opt->csv_out, "also write the table as CSV to this file")->check(writable_file());
+  cmd->add_option("--json", opt->json_out, "also write the table as JSON to this file")->check(writable_file());
   return {cmd, [opt] { return run_suite(*opt); }};
 }
 

@@ -127,8 +127,10 @@ int sc_main(int argc, char* argv[]) {
   run_cmd->add_option("file", run.file, "scenario file (docs/scenarios.md)")->check(CLI::ExistingFile);
   run_cmd->add_option("--config", run.config_file, "configuration file: 'key = value' lines (mmusim config --dump)")
       ->check(CLI::ExistingFile);
-  run_cmd->add_option("--json", run.json_out, "write statistics as JSON (docs/stats.md) to this file");
-  run_cmd->add_option("--csv", run.csv_out, "write statistics as CSV (docs/stats.md) to this file");
+  run_cmd->add_option("--json", run.json_out, "write statistics as JSON (docs/stats.md) to this file")
+      ->check(mmusim::app::writable_file());
+  run_cmd->add_option("--csv", run.csv_out, "write statistics as CSV (docs/stats.md) to this file")
+      ->check(mmusim::app::writable_file());
   run_cmd->add_option("--set", run.settings, "override a parameter: key=value (see mmusim config)");
   run_cmd->add_flag("--trace", run.trace, "print every executed step with its simulated cycle");
   run_cmd->add_option("--progress", run.progress, "progress line on stderr: auto (on a terminal), always, never")

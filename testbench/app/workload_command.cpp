@@ -141,9 +141,11 @@ Command add_workload_command(CLI::App& app) {
   o->iterations_opt = cmd->add_option("--iterations", o->iterations, "repetitions of the measured operations");
   cmd->add_option("--config", o->config_file, "configuration file: 'key = value' lines")->check(CLI::ExistingFile);
   cmd->add_option("--set", o->settings, "override a parameter: key=value (see mmusim config)");
-  cmd->add_option("--json", o->json_out, "write statistics and the table as JSON (docs/stats.md)");
-  cmd->add_option("--csv", o->csv_out, "write statistics as CSV (docs/stats.md)");
-  cmd->add_option("--table-csv", o->table_csv_out, "write the result table as CSV (for mmusim plot xy)");
+  cmd->add_option("--json", o->json_out, "write statistics and the table as JSON (docs/stats.md)")
+      ->check(writable_file());
+  cmd->add_option("--csv", o->csv_out, "write statistics as CSV (docs/stats.md)")->check(writable_file());
+  cmd->add_option("--table-csv", o->table_csv_out, "write the result table as CSV (for mmusim plot xy)")
+      ->check(writable_file());
   cmd->add_flag("--print-scenario", o->print_scenario, "print the generated scenario and exit");
   cmd->add_option("--progress", o->progress, "progress line on stderr: auto (on a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));

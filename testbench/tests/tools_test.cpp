@@ -8,6 +8,7 @@
 #include "mmusim/testbench/tools/input_error.h"
 #include "mmusim/testbench/tools/process_pool.h"
 #include "mmusim/testbench/tools/shell_words.h"
+#include "mmusim/testbench/tools/text_file.h"
 
 namespace mmusim::testbench {
 namespace {
@@ -40,6 +41,21 @@ TEST(Grid, FirstAxisVariesSlowest) {
   EXPECT_TRUE(sweep::expand_grid({}).empty());
   EXPECT_EQ(sweep::point_name(7, 6), "0007");
   EXPECT_EQ(sweep::point_name(7, 12345), "00007");
+}
+
+TEST(TextFile, UnwritableReasonNamesTheProblem) {
+  using tools::unwritable_reason;
+  const std::string dir = ::testing::TempDir();
+  EXPECT_EQ(unwritable_reason(dir + "/mmusim_new_file.json"), "") << "a new file in a directory";
+  EXPECT_EQ(unwritable_reason("relative_name.csv"), "") << "the current directory";
+  EXPECT_EQ(unwritable_reason(dir), "is a directory");
+  EXPECT_EQ(unwritable_reason("/nonexistent/x.json"), "no directory /nonexistent");
+  EXPECT_EQ(unwritable_reason(""), "empty file name");
+  tools::write_text_file(dir + "/mmusim_existing.csv", "x\n");
+  EXPECT_EQ(unwritable_reason(dir + "/mmusim_existing.csv"), "") << "an existing file";
+  EXPECT_EQ(unwritable_reason(dir + "/mmusim_existing.csv/x"),
+            "no directory " + dir + "/mmusim_existing.csv")
+      << "a file is not a directory";
 }
 
 TEST(ShellWords, QuotesWhatAShellWouldSplitOrExpand) {

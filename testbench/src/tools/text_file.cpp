@@ -2,8 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 #include "mmusim/testbench/tools/input_error.h"
 
@@ -23,6 +29,21 @@ void write_text_file(const std::string& path, const std::string& text, const std
   out << text;
   out.flush();
   if (!out) throw InputError(fmt::format("{}: write failed", what));
+}
+
+std::string unwritable_reason(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (path.empty()) return "empty file name";
+  const fs::path file(path);
+  if (fs::is_directory(file, ec)) return "is a directory";
+  if (fs::exists(file, ec))
+    return ::access(path.c_str(), W_OK) == 0 ? "" : fmt::format("cannot write: {}", std::strerror(errno));
+  const fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+  if (!fs::is_directory(dir, ec)) return fmt::format("no directory {}", dir.string());
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    return fmt::format("cannot create a file in {}: {}", dir.string(), std::strerror(errno));
+  return "";
 }
 
 }  // namespace mmusim::testbench::tools
