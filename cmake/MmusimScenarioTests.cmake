@@ -84,6 +84,15 @@ foreach(one plain_pte_clear skip_swapout_flush)
     EXIT 0 MATCH "PASSED")
 endforeach()
 mmusim_injection_test(skip_nested_flush_zap races/zap_nested_flush.scn skip_nested_flush "lost store: P read 1 at A")
+# R06 needs the odd write_protect_seq to stay in the forking CPU's store buffer (a slow drain):
+# without the fence it does, and GUP-fast keeps a pin on a page fork shares; with the default
+# drain rate the count reaches memory in time even without the fence.
+mmusim_expect_run(inject.skip_fork_seq_fence_R06
+  ARGS "run;${PROJECT_SOURCE_DIR}/scenarios/races/R06_fork_seq_fence.scn;--set;store_buffer.drain_cycles=100000;--set;inject.skip_fork_seq_fence=1;--set;mm.check_invariants=0"
+  EXIT 1 MATCH "wrong COW: the device through X read 1 but process P sees 2")
+mmusim_expect_run(inject.skip_fork_seq_fence_fast_drain_R06
+  ARGS "run;${PROJECT_SOURCE_DIR}/scenarios/races/R06_fork_seq_fence.scn;--set;inject.skip_fork_seq_fence=1"
+  EXIT 0 MATCH "PASSED")
 
 # Every FOLDER/*.scn must make `mmusim run` exit with EXIT and print what its first
 # "# MARKER: regex" line says.

@@ -91,10 +91,14 @@ void copy_swap_pte(MmEnv& env, const ForkDst& dst, PhysAddr src_ptep, PteVal pte
 int copy_page_range(MmEnv& env, MmStruct& dst_mm, MmStruct& src_mm, const VmArea& vma) {
   const bool cow = is_cow_mapping(vma.vm_flags);
   const bool bracket = cow && !env.inject.skip_fork_seqcount;  // skip_fork_seqcount: R13 broken
-  if (bracket) ++src_mm.write_protect_seq;  // odd: GUP-fast pins taken now will back off (I21)
+  if (bracket) {
+    ++src_mm.write_protect_seq;  // odd: GUP-fast pins taken now will back off (I21)
+    publish_write_protect_seq(env.port, src_mm);
+  }
   // §4.4 (b): the increment must be visible before the first pin check reads page_count; on
-  // x86 the source PTL's locked cmpxchg, taken right after, is that full fence.
-  if (cow) env.port.full_fence();
+  // x86 the source PTL's locked cmpxchg, taken right after, is that full fence (the model's
+  // PTL is no memory operation, so the fence is explicit; skip_fork_seq_fence: R06).
+  if (cow && !env.inject.skip_fork_seq_fence) env.port.full_fence();
   VirtAddr dst_table_va = 1;  // PTE table currently locked in the child (1: none)
   PhysAddr dst_table = 0;
   int err = 0;
@@ -125,7 +129,10 @@ int copy_page_range(MmEnv& env, MmStruct& dst_mm, MmStruct& src_mm, const VmArea
     err = copy_present_pte(env, src_mm, vma, dst, src_ptep, pte);
     return err == 0;
   });
-  if (bracket) ++src_mm.write_protect_seq;  // even again
+  if (bracket) {
+    ++src_mm.write_protect_seq;  // even again
+    publish_write_protect_seq(env.port, src_mm);
+  }
   return err;
 }
 

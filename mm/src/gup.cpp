@@ -204,7 +204,7 @@ long gup_fast_begin(MmEnv& env, MmStruct& mm, bool current, VirtAddr address,
   // Without current->mm there is nothing to walk locklessly: straight to the slow path.
   cur.bailed = !current || cur.va >= x86::kUserVaEnd;
   if (!cur.bailed && (gup_flags & FOLL_PIN)) {
-    cur.seq = mm.write_protect_seq;  // Q1: raw_read_seqcount
+    cur.seq = read_write_protect_seq(env.port, mm);  // Q1: raw_read_seqcount
     cur.bailed = (cur.seq & 1) != 0;  // fork is copying: give up at once
   }
   if (!cur.bailed) {
@@ -230,7 +230,7 @@ long gup_fast_end(MmEnv& env, long cursor, MmStruct* mm, std::vector<FaultKind>&
   const Pfn pfn = x86::pte_pfn(cur.pte);
   // Q3: a fork ran meanwhile; the page may be shared by now, so the pin goes without the
   // exclusivity sanity check (unpin_user_pages_lockless, L10) and the slow path decides.
-  if (pinned && (cur.flags & FOLL_PIN) && mm->write_protect_seq != cur.seq) {
+  if (pinned && (cur.flags & FOLL_PIN) && read_write_protect_seq(env.port, *mm) != cur.seq) {
     put_page_refs(env, pfn, grab_refs(cur.flags));
     pinned = false;
   }

@@ -63,6 +63,13 @@ const std::vector<InjectionInfo>& injection_table() {
        "taken between fork's pin check and its write-protect survives on a page now shared with "
        "the child (race T6, B10).",
        &Injections::skip_fork_seqcount},
+      {"skip_fork_seq_fence", "R13",
+       "fork issues no full fence after its first write_protect_seq increment (and the model's "
+       "page-table-lock acquisition is no fence either): the odd count, a plain store, can "
+       "still sit in the forking CPU's store buffer while fork checks for pins, so a GUP-fast "
+       "pin taken in that window reads an even count before and after it and survives on a "
+       "page fork then shares (§4.4 (b), §5.13 R06; races/R06_fork_seq_fence).",
+       &Injections::skip_fork_seq_fence},
       {"skip_unshare", "I2",
        "gup_must_unshare always answers no: a read-only FOLL_PIN pins a possibly-shared page "
        "without FAULT_FLAG_UNSHARE, and a later write fault copies away from the pin (the "

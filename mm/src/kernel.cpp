@@ -117,6 +117,7 @@ std::unique_ptr<MmStruct> Kernel::Impl::mm_alloc(MmEnv& env, std::uint64_t famil
   mm->anon_vma_root = family ? family : mm->id;
   mm->pgd = *pgd;
   mm->pcid = *pcid;
+  mm->write_protect_seq_pa = wp_seq_slot(mm->pcid);
   return mm;
 }
 

@@ -25,6 +25,10 @@ struct MmStruct {
   // rmap walk of an anonymous page visits exactly the mms that may map it.
   std::uint64_t anon_vma_root = 0;
   std::uint64_t write_protect_seq = 0;  // odd while fork copies a COW mapping (B3, I21)
+  // Where the count lives in simulated memory, as GUP-fast on other CPUs reads it (§4.4 (b)):
+  // fork stores each new value there with a plain store, which the forking CPU's store buffer
+  // may hold (0: not in memory; see wp_seq_slot).
+  PhysAddr write_protect_seq_pa = 0;
   // tlb_flush_pending: operations that changed entries and have not completed their flush yet
   // (an mmu_gather, mprotect's bracket). Above 1, zaps run in parallel (R5, R6).
   unsigned tlb_flush_pending = 0;
@@ -49,5 +53,27 @@ struct MmStruct {
   }
   const VmArea* find_vma(VirtAddr va) const { return const_cast<MmStruct*>(this)->find_vma(va); }
 };
+
+// The mm_structs' write_protect_seq words live in frame 0, which the page allocator never hands
+// out: the mm with PCID p uses the word at 8 * p (PCIDs are unique among live mms, and PCID 0 is
+// never an mm's). From PCID 512 on there is no word: such an mm keeps the count only in
+// MmStruct, read and written in order, so the store buffer's effect on it (R06) is not modelled
+// for it.
+inline PhysAddr wp_seq_slot(Pcid pcid) {
+  return pcid < kPageSize / 8 ? PhysAddr{8} * pcid : PhysAddr{0};
+}
+
+// raw_write_seqcount_begin/end's store of the new count: a plain store (ArchPort::store_pte),
+// which the forking CPU's store buffer may hold until a fence (§4.4 (b)).
+inline void publish_write_protect_seq(ArchPort& port, const MmStruct& mm) {
+  if (mm.write_protect_seq_pa != 0) port.store_pte(mm.write_protect_seq_pa, mm.write_protect_seq);
+}
+
+// raw_read_seqcount on the CPU running GUP-fast: the count as that CPU sees it (memory, or its
+// own store buffer).
+inline std::uint64_t read_write_protect_seq(ArchPort& port, const MmStruct& mm) {
+  return mm.write_protect_seq_pa != 0 ? port.read_pte(mm.write_protect_seq_pa)
+                                      : mm.write_protect_seq;
+}
 
 }  // namespace mmusim::mm

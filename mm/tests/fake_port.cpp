@@ -6,8 +6,11 @@
 
 namespace mmusim::mm::testing {
 
-void FakePort::check(PhysAddr pa, std::size_t len) const {
-  if (len == 0 || phys_to_pfn(pa) == 0 || phys_to_pfn(pa) >= nr_frames_ ||
+// Frame 0 is never a page or a table; only its aligned words, the mm_structs'
+// write_protect_seq (wp_seq_slot), may be loaded and stored (`word`).
+void FakePort::check(PhysAddr pa, std::size_t len, bool word) const {
+  const bool frame0 = phys_to_pfn(pa) == 0 && !(word && len == 8 && (pa & 7) == 0);
+  if (len == 0 || frame0 || phys_to_pfn(pa) >= nr_frames_ ||
       phys_to_pfn(pa) != phys_to_pfn(pa + len - 1))
     throw std::out_of_range("FakePort: access outside one existing frame (or frame 0)");
 }
@@ -28,7 +31,7 @@ const FakePort::Frame* FakePort::frame(Pfn pfn) const {
 }
 
 std::uint64_t FakePort::load64(PhysAddr pa) const {
-  check(pa, 8);
+  check(pa, 8, /*word=*/true);
   const Frame* f = frame(phys_to_pfn(pa));
   std::uint64_t value = 0;
   if (f) std::memcpy(&value, f->data() + (pa & ~kPageMask), 8);
@@ -36,7 +39,7 @@ std::uint64_t FakePort::load64(PhysAddr pa) const {
 }
 
 void FakePort::store64(PhysAddr pa, std::uint64_t value) {
-  check(pa, 8);
+  check(pa, 8, /*word=*/true);
   std::memcpy(frame(phys_to_pfn(pa), true)->data() + (pa & ~kPageMask), &value, 8);
 }
 

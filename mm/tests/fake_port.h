@@ -94,7 +94,7 @@ class FakePort final : public ArchPort {
   using Frame = std::array<std::uint8_t, kPageSize>;
   Frame* frame(Pfn pfn, bool create);
   const Frame* frame(Pfn pfn) const;
-  void check(PhysAddr pa, std::size_t len) const;
+  void check(PhysAddr pa, std::size_t len, bool word = false) const;
 
   std::uint64_t nr_frames_;
   std::unordered_map<Pfn, std::unique_ptr<Frame>> memory_;

@@ -40,7 +40,8 @@ TEST(Injections, TableListsEveryFieldOnceWithRuleAndEffect) {
   for (const char* name : {"break_cow", "skip_cow_flush", "early_cow_unmap", "skip_fork_flush",
                            "skip_swapout_flush", "plain_pte_clear", "skip_mprotect_flush",
                            "free_before_flush", "skip_pgtable_flush", "skip_fork_seqcount",
-                           "skip_unshare", "no_eager_fork_copy", "skip_reclaim_batch_flush"})
+                           "skip_unshare", "no_eager_fork_copy", "skip_reclaim_batch_flush",
+                           "skip_fork_seq_fence"})
     EXPECT_TRUE(names.count(name)) << name;
 }
 
@@ -249,6 +250,33 @@ TEST(Injections, ForkSeqcountIsOddDuringTheCopy) {
   }
   ASSERT_GE(fence, 0) << "the PTL's locked RMW after the increment (4.4 b)";
   EXPECT_LT(fence, wrprotect) << "before the first pin check and write-protect";
+  // The count GUP-fast reads lives in memory: fork stores 1 then 2 there with plain stores, the
+  // odd one before the fence.
+  std::vector<std::pair<int, std::uint64_t>> seq_stores;
+  const PhysAddr slot = 8 * sim.kernel.mm_info(p)->pcid;
+  for (int i = 0; i < static_cast<int>(ev.size()); ++i)
+    if (ev[i].kind == EK::kStorePte && ev[i].pa == slot) seq_stores.emplace_back(i, ev[i].value);
+  ASSERT_EQ(seq_stores.size(), 2u);
+  EXPECT_EQ(seq_stores[0].second, 1u);
+  EXPECT_LT(seq_stores[0].first, fence);
+  EXPECT_EQ(seq_stores[1].second, 2u);
+  EXPECT_EQ(sim.port.peek_pte(slot), 2u);
+}
+
+// R06 (§4.4 (b)): without the fence nothing orders the odd count's store before the pin check.
+TEST(Injections, SkipForkSeqFenceIssuesNoFence) {
+  Sim sim(1024, injected(&Injections::skip_fork_seq_fence));
+  auto [p, a] = sim.process_with_area();
+  sim.cpu.store(0, p, a, 1);
+  sim.port.clear_events();
+  sim.kernel.fork(0, p);
+  int fences = 0, seq_stores = 0;
+  for (const auto& e : sim.port.events()) {
+    fences += e.kind == EK::kFence;
+    seq_stores += e.kind == EK::kStorePte;
+  }
+  EXPECT_EQ(fences, 0);
+  EXPECT_EQ(seq_stores, 2) << "the count is still bracketed";
 }
 
 // B07 on the pre-series model: the R/O pin does not unshare, the later write copies away.

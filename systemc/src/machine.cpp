@@ -182,6 +182,8 @@ bool Machine::store_buffer_empty(CpuId cpu) const { return core(cpu).store_buffe
 
 void Machine::drain_for_locked(CpuId cpu) { own_thread(cpu, "drain").drain_store_buffer(DrainCause::kLocked); }
 
+void Machine::drain_for_fence(CpuId cpu) { own_thread(cpu, "fence").drain_store_buffer(DrainCause::kFence); }
+
 void Machine::wake(CpuId cpu) {
   Core& c = core(cpu);
   const Cycles at = running_->core != nullptr

@@ -138,6 +138,16 @@ x86::PteVal MachinePort::xchg_pte(PhysAddr pa, x86::PteVal value) {
   return machine_.memory().xchg64(pa, value);
 }
 
+// smp_mb() as MFENCE (HW6): every earlier store of this CPU is in memory before any later load,
+// and the fence costs core.fence_cycles like a program's MFENCE.
+void MachinePort::full_fence() {
+  if (!machine_.store_buffer_empty(cur_)) {
+    advance_pending();
+    machine_.drain_for_fence(cur_);
+  }
+  charge(machine_.config().core.fence_cycles);
+}
+
 void MachinePort::advance_pending() {
   PerCpu& self = cpus_[cur_];
   machine_.advance(cur_, self.pending);

@@ -54,15 +54,17 @@ class ArchPort {
   // Size of simulated physical memory in 4 KiB frames. Frames [0, nr_frames()) exist.
   virtual std::uint64_t nr_frames() const = 0;
 
-  // Page-table entries: aligned 8-byte words in physical memory.
+  // Page-table entries: aligned 8-byte words in physical memory (read_pte also reads fork's
+  // write_protect_seq word for GUP-fast, §4.4 (b)).
   virtual x86::PteVal read_pte(PhysAddr pa) = 0;
   virtual void write_pte(PhysAddr pa, x86::PteVal value) = 0;
   // Atomic exchange (a locked RMW, a full fence on x86): ptep_get_and_clear and friends use it
   // so that A/D bits set concurrently by a walker are returned, never lost (HW3).
   virtual x86::PteVal xchg_pte(PhysAddr pa, x86::PteVal value) = 0;
-  // A plain (non-locked) store of an entry. mm uses it only under the plain_pte_clear fault
-  // injection (HW3 broken): a machine with store buffers buffers it in the initiating CPU's store
-  // buffer, so the clear may become visible after later loads (race T4). Default: write_pte.
+  // A plain (non-locked) store of an 8-byte word. mm uses it for fork's write_protect_seq
+  // stores (raw_write_seqcount, §4.4 (b)) and, under the plain_pte_clear fault injection (HW3
+  // broken), for entry clears: a machine with store buffers buffers it in the initiating CPU's
+  // store buffer, so it may become visible after later loads (races T4, R06). Default: write_pte.
   virtual void store_pte(PhysAddr pa, x86::PteVal value) { write_pte(pa, value); }
   // Backdoor read for invariant checks and introspection: no cost, no statistics.
   virtual x86::PteVal peek_pte(PhysAddr pa) const = 0;

@@ -23,6 +23,7 @@ struct Injections {
   bool skip_pgtable_flush = false;        // R11: page tables freed without a PWC-dropping flush
   bool skip_nested_flush = false;         // R6: parallel zaps do not force a whole-mm flush
   bool skip_fork_seqcount = false;        // R13: fork leaves write_protect_seq alone
+  bool skip_fork_seq_fence = false;       // R13/§4.4 (b): no fence after fork's seq increment
   bool skip_unshare = false;              // I2: R/O pins never unshare (pre-series GUP, B07)
   bool no_eager_fork_copy = false;        // I3/I5: fork shares maybe-pinned exclusive pages
 };

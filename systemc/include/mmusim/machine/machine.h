@@ -93,6 +93,8 @@ class Machine {
   std::uint64_t kernel_load(CpuId cpu, PhysAddr pa);
   bool store_buffer_empty(CpuId cpu) const;
   void drain_for_locked(CpuId cpu);
+  // The OS's smp_mb() (MFENCE): drains `cpu`'s store buffer, counted as a fence (HW6).
+  void drain_for_fence(CpuId cpu);
   // RFLAGS.IF of `cpu`, from its own thread or while it is idle (ended, or asleep in a kWait).
   // While disabled, IPIs stay pending and are taken once re-enabled (HW5).
   void set_irqs_enabled(CpuId cpu, bool enabled);

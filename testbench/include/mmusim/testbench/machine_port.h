@@ -106,6 +106,7 @@ class MachinePort final : public mm::ArchPort {
   void local_irq_disable(CpuId cpu) override;
   void local_irq_enable(CpuId cpu) override;
   bool cpu_relax(CpuId cpu) override;
+  void full_fence() override;
   void preempt_point(CpuId cpu, PreemptPoint point) override;
   void charge(Cycles cycles) override;
   void set_phase(mm::CostPhase phase) override { cpus_[cur_].phase = phase; }
