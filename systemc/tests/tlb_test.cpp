@@ -175,6 +175,30 @@ TEST(Tlb, PcidIsolation) {
   EXPECT_EQ(tlb.lookup(0x1002, 0x5000, kLoad)->pfn, 200u) << "PCID is 12 bits";
 }
 
+// The hit cache answers a repeated hit of (PCID, page) as lookup() would, counted the same way,
+// an unmasked PCID included (its high bits select the slot of the page itself).
+TEST(Tlb, HitCacheAnswersRepeatedHitsAndKeysOnTheMaskedPcid) {
+  stats::Group root("");
+  Tlb tlb(geometry(16, 4), root, "dtlb");
+  tlb.fill(2, 0x5000, entry(200));
+  PhysAddr pa = 0;
+  EXPECT_FALSE(tlb.lookup_cached(2, 0x5008, kLoad, 0, pa)) << "nothing cached before a lookup";
+  ASSERT_EQ(tlb.lookup(2, 0x5000, kLoad)->pfn, 200u);
+  tlb.mark_hit_usable(0x5000, 0);
+  ASSERT_TRUE(tlb.lookup_cached(2, 0x5008, kLoad, 0, pa));
+  EXPECT_EQ(pa, (PhysAddr{200} << kPageShift) | 0x8);
+  EXPECT_FALSE(tlb.lookup_cached(2, 0x5008, kStore, 2, pa)) << "not marked usable for stores";
+  EXPECT_FALSE(tlb.lookup_cached(3, 0x5008, kLoad, 0, pa)) << "another PCID";
+  pa = 0;
+  EXPECT_TRUE(tlb.lookup_cached(0x1002, 0x5008, kLoad, 0, pa)) << "PCID 2, unmasked";
+  EXPECT_EQ(pa, (PhysAddr{200} << kPageShift) | 0x8);
+  EXPECT_FALSE(tlb.lookup_cached(0x1002, 0x4008, kLoad, 0, pa)) << "page 4 is not page 5";
+  EXPECT_EQ(tlb.lookup(0x1002, 0x5008, kLoad)->pfn, 200u) << "as lookup() answers";
+  EXPECT_EQ(count(root, "dtlb.hits.load"), 4u) << "two lookups and two cached hits";
+  tlb.invlpg(2, 0x5000);
+  EXPECT_FALSE(tlb.lookup_cached(2, 0x5008, kLoad, 0, pa)) << "an invalidation empties the cache";
+}
+
 TEST(Tlb, GlobalEntryMatchesEveryPcid) {
   stats::Group root("");
   Tlb tlb(geometry(16, 4), root, "dtlb");

@@ -184,8 +184,10 @@ class Tlb {
   }
   // The hit cache's slot for `va`, and its update on a timed hit.
   // (PCID, 4 KiB page) as one word, so that a cached hit is checked with one comparison: the
-  // page's address with the PCID (12 bits) in its offset bits. `pcid` as lookup() masks it (the
-  // core keeps its PCID masked): an unmasked one only misses the cache.
+  // page's address with the PCID (12 bits) in its offset bits. The PCID is not masked here (the
+  // core keeps its PCID masked): an unmasked one's bits 12-15 fall on the page number's low 4
+  // bits, which select the slot, so a key can match only the slot's own page, and the answer is
+  // lookup()'s for the masked PCID (static_assert below).
   static std::uint64_t hit_key(Pcid pcid, VirtAddr va) { return (va & kPageMask) | pcid; }
   static unsigned hit_slot(VirtAddr va) {
     return static_cast<unsigned>(va >> kPageShift) & (kHitCacheSlots - 1);
@@ -237,6 +239,8 @@ class Tlb {
     std::uint8_t shift = 0;  // page_shift of the entry's size
   };
   static constexpr unsigned kHitCacheSlots = 16;
+  static_assert(sizeof(Pcid) == 2 && kHitCacheSlots >= (1u << (16 - 12)),
+                "hit_key: an unmasked PCID's high bits must stay within the slot-index bits");
   std::array<CachedHit, kHitCacheSlots> hit_cache_{};
   // Per slot, bit `use`: lookup_cached may answer that access class; 0: the slot is empty.
   std::array<std::uint8_t, kHitCacheSlots> hit_usable_{};
