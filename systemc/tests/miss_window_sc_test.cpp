@@ -75,16 +75,28 @@ void expect_values(const Script& program) {
   }
 }
 
+// eight_missing_loads() run on cpu0 of a machine with `config` (values checked); the machine stays
+// alive for its statistics.
+template <class Program = Script>
+struct EightMissingLoadsRun {
+  explicit EightMissingLoadsRun(const MachineConfig& config)
+      : m(config, program, vector, root) {
+    map_pages(m);
+    program.ops[0] = eight_missing_loads();
+    m.run();
+    expect_values(program);
+  }
+  stats::Group root{""};
+  Program program;
+  Vector vector;
+  Machine m;
+};
+
 // One walker: each load waits for its walk, exactly the blocking model (8 x 158 cycles).
 TEST(MissWindowSc, EightMissingLoadsOneWalkerRunBackToBack) {
-  stats::Group root("");
-  Script program;
-  Vector vector;
-  Machine m(config_with(1), program, vector, root);
-  map_pages(m);
-  program.ops[0] = eight_missing_loads();
-  m.run();
-  expect_values(program);
+  EightMissingLoadsRun<> run(config_with(1));
+  const stats::Group& root = run.root;
+  Script& program = run.program;
   std::vector<Cycles> want;
   for (unsigned i = 1; i <= kPages; ++i) want.push_back(i * kMissLoad);
   EXPECT_EQ(completion_times(program), want);
@@ -102,14 +114,9 @@ TEST(MissWindowSc, EightMissingLoadsOneWalkerRunBackToBack) {
 // Two walkers. Load i: lookups 3, walk 125 on the walker free soonest, data 30 at the core; the
 // odd loads find both walkers busy and wait 92 cycles. Issue times 0, 33, 158, 191, 316, ...
 TEST(MissWindowSc, EightMissingLoadsTwoWalkersOverlapInPairs) {
-  stats::Group root("");
-  Script program;
-  Vector vector;
-  Machine m(config_with(2), program, vector, root);
-  map_pages(m);
-  program.ops[0] = eight_missing_loads();
-  m.run();
-  expect_values(program);
+  EightMissingLoadsRun<> run(config_with(2));
+  const stats::Group& root = run.root;
+  Script& program = run.program;
   EXPECT_EQ(completion_times(program),
             (std::vector<Cycles>{158, 191, 316, 349, 474, 507, 632, 665}));
   EXPECT_EQ(count(root, "cpu0.cycles"), 665u) << "~4 walks of 125 + issue costs";
@@ -127,14 +134,9 @@ TEST(MissWindowSc, EightMissingLoadsTwoWalkersOverlapInPairs) {
 // Four walkers (the default). Loads 0-3 start walks at 3, 36, 69, 102; load 3 takes the last
 // walker and waits until 128; loads 4-6 reuse walkers as they free; load 7 waits again until 286.
 TEST(MissWindowSc, EightMissingLoadsFourWalkersCostAboutTwoWalks) {
-  stats::Group root("");
-  Script program;
-  Vector vector;
-  Machine m(config_with(4), program, vector, root);
-  map_pages(m);
-  program.ops[0] = eight_missing_loads();
-  m.run();
-  expect_values(program);
+  EightMissingLoadsRun<> run(config_with(4));
+  const stats::Group& root = run.root;
+  Script& program = run.program;
   EXPECT_EQ(completion_times(program),
             (std::vector<Cycles>{158, 191, 224, 257, 316, 349, 382, 415}));
   EXPECT_EQ(count(root, "cpu0.cycles"), 415u) << "~2 walks of 125 + issue costs";
@@ -164,14 +166,8 @@ struct BatchedScript : Script {
   }
 };
 TEST(MissWindowSc, OperationsHandedOutInBatchesRunAsOneByOne) {
-  stats::Group root("");
-  BatchedScript program;
-  Vector vector;
-  Machine m(config_with(4), program, vector, root);
-  map_pages(m);
-  program.ops[0] = eight_missing_loads();
-  m.run();
-  expect_values(program);
+  EightMissingLoadsRun<BatchedScript> run(config_with(4));
+  BatchedScript& program = run.program;
   EXPECT_EQ(completion_times(program),
             (std::vector<Cycles>{158, 191, 224, 257, 316, 349, 382, 415}));
   EXPECT_EQ(program.calls, 4u) << "3 + 3 + 2 operations, then the end";
@@ -258,14 +254,9 @@ TEST(MissWindowSc, HeldCompletionsAreReportedBeforeOtherCoresRun) {
 // A window of one operation: a load may issue under one incomplete overlapped load, not two.
 // Loads 2, 4 and 6 wait 92 cycles for the load two before them.
 TEST(MissWindowSc, AWindowOfOneOperationLimitsTheOverlap) {
-  stats::Group root("");
-  Script program;
-  Vector vector;
-  Machine m(config_with(4, 1), program, vector, root);
-  map_pages(m);
-  program.ops[0] = eight_missing_loads();
-  m.run();
-  expect_values(program);
+  EightMissingLoadsRun<> run(config_with(4, 1));
+  const stats::Group& root = run.root;
+  Script& program = run.program;
   EXPECT_EQ(completion_times(program),
             (std::vector<Cycles>{158, 191, 316, 349, 474, 507, 632, 665}));
   EXPECT_EQ(count(root, "cpu0.miss_window.window_full_stalls"), 3u);
