@@ -199,7 +199,7 @@ inline __attribute__((always_inline)) void Core::execute_access(const CoreOp& op
 
 template <CoreOp::Kind K>
 __attribute__((noinline)) void Core::execute_uncached(const CoreOp& op) {
-  sb_.drain_until(now_);  // before the walk reads memory (at_boundary)
+  drain_to_op_start();  // the walk reads memory
   const Translation t =
       mmu_.translate_slow(cr3_root_, pcid_, op.va, access_type(K), Privilege::kUser);
   if (!t.walked()) {
@@ -324,7 +324,7 @@ void Core::run_program() {
         continue;
       }
       report_completions();  // they point into the batch
-      sb_.drain_until(now_);  // the program may watch stores or look at memory (at_boundary)
+      drain_to_op_start();   // the program may watch stores or look at memory
       const unsigned n = program_.next_batch(id_, batch_.data(), kBatchOps);
       next = batch_.data();
       end = next + n;
@@ -338,7 +338,7 @@ void Core::run_program() {
     // A reference into the batch: nothing refills it before the operation has run.
     const CoreOp& op = *next++;
     if (__builtin_expect(walks_.pending(), 0)) {
-      sb_.drain_until(now_);  // before_issue may yield (at_boundary)
+      drain_to_op_start();  // before_issue may yield
       before_issue(op.kind);
     }
     // Loads and stores first, by two tests rather than the switch's indirect jump.
@@ -350,7 +350,7 @@ void Core::run_program() {
       execute_access<CoreOp::Kind::kStore>(op);
       continue;
     }
-    sb_.drain_until(now_);  // at the operation's start (at_boundary)
+    drain_to_op_start();
     switch (op.kind) {
       case CoreOp::Kind::kLoad:
       case CoreOp::Kind::kStore:

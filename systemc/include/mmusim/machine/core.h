@@ -168,12 +168,14 @@ class Core : public sc_core::sc_module, private StoreSink {
   // Operations (core.cpp; compute() is in core_irq.cpp).
   void thread();
   void run_program();
-  // The store buffer is drained until the operation's start where something may read memory or
-  // watch stores before the operation's own drain: not on the L1-hit path of a load or store,
-  // which drains at its data access and cannot yield before it (run_program).
   void at_boundary() {
     if (now_ >= irq_due_at_) take_interrupts();  // interrupt_due()
   }
+  // Drains the store buffer until the operation's start (the core's time then), wherever memory
+  // may be read, stores watched or the core may yield before the operation's own drain: a batch
+  // refill, the miss window, a walk, any operation but a load or store. An L1-hit load or store
+  // needs none: it drains at its data access and cannot yield before it.
+  void drain_to_op_start() { sb_.drain_until(now_); }
   void compute(Cycles cycles);
   // One test on the per-access path: done_limit_ is done_'s start when the program watches store
   // visibility (every completion then goes to it at once, in completed_now), else done_'s end (a

@@ -52,6 +52,14 @@ class PhysMem {
   std::uint64_t read_value(PhysAddr pa, unsigned len) {
     return counted_value(checked_find(pa, len), pa, len);
   }
+  // read_value() for a caller that guarantees 1 <= len <= 8 and no frame crossing (the store
+  // buffer, whose core checked the access): only the range is tested on the fast path.
+  std::uint64_t read_value_in_frame(PhysAddr pa, unsigned len) {
+    assert(len >= 1 && len <= 8 && (pa & (kPageSize - 1)) + len <= kPageSize);
+    const Pfn pfn = phys_to_pfn(pa);
+    return counted_value(__builtin_expect(pfn < indexed_, 1) ? index_[pfn] : checked_find(pa, len),
+                         pa, len);
+  }
   std::uint64_t read64(PhysAddr pa) {
     std::uint64_t v;
     read(pa, &v, sizeof v);
@@ -69,14 +77,6 @@ class PhysMem {
   void copy_frame(Pfn dst, Pfn src);
 
   // Costs in core cycles.
-  // read_value() for a caller that guarantees 1 <= len <= 8 and no frame crossing (the store
-  // buffer, whose core checked the access): only the range is tested on the fast path.
-  std::uint64_t read_value_in_frame(PhysAddr pa, unsigned len) {
-    assert(len >= 1 && len <= 8 && (pa & (kPageSize - 1)) + len <= kPageSize);
-    const Pfn pfn = phys_to_pfn(pa);
-    return counted_value(__builtin_expect(pfn < indexed_, 1) ? index_[pfn] : checked_find(pa, len),
-                         pa, len);
-  }
   Cycles read_cost() const { return params_.read_cycles; }
   Cycles write_cost() const { return params_.write_cycles; }
   Cycles copy_frame_cost() const;  // ceil(4096 / copy_bytes_per_cycle)
